@@ -1,0 +1,172 @@
+//! Linux: the `futex` and `membarrier` system calls.
+
+use core::sync::atomic::Ordering::Relaxed;
+use core::sync::atomic::{AtomicU8, AtomicU32, Ordering, compiler_fence, fence};
+use std::time::Duration;
+
+/// Sleeps while `*word == expected`, up to an absolute monotonic deadline.
+pub(super) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
+    // An overflowing deadline is as good as none.
+    let deadline = timeout.and_then(deadline_after);
+    let deadline_ptr = deadline
+        .as_ref()
+        .map_or(core::ptr::null(), |d| d as *const libc::timespec);
+    loop {
+        // No need to enter the kernel for a word that already moved on.
+        if word.load(Relaxed) != expected {
+            return true;
+        }
+        // SAFETY: `word.as_ptr()` points to a live, aligned u32 for the whole call (the
+        // caller borrows it); `deadline_ptr` is null or points to `deadline`, which lives
+        // to the end of this function; the unused `uaddr2` is null. FUTEX_WAIT_BITSET
+        // reads the timespec as an absolute CLOCK_MONOTONIC time.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word.as_ptr(),
+                libc::FUTEX_WAIT_BITSET | libc::FUTEX_PRIVATE_FLAG,
+                expected,
+                deadline_ptr,
+                core::ptr::null::<u32>(),
+                libc::FUTEX_BITSET_MATCH_ANY,
+            )
+        };
+        if r >= 0 {
+            return true;
+        }
+        match errno() {
+            libc::EINTR => continue,
+            libc::ETIMEDOUT => return false,
+            // EAGAIN: the word was not `expected` when the kernel looked.
+            _ => return true,
+        }
+    }
+}
+
+/// Wakes one waiter; `true` if the kernel woke one.
+pub(super) fn wake_one(word: &AtomicU32) -> bool {
+    wake(word, 1) > 0
+}
+
+/// Wakes all waiters.
+pub(super) fn wake_all(word: &AtomicU32) {
+    wake(word, i32::MAX);
+}
+
+fn wake(word: &AtomicU32, count: i32) -> libc::c_long {
+    // SAFETY: `word.as_ptr()` is a live, aligned u32 borrowed for the call; FUTEX_WAKE
+    // reads no other argument. A futex wake never dereferences memory beyond the key.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            count,
+        )
+    }
+}
+
+fn deadline_after(timeout: Duration) -> Option<libc::timespec> {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec; CLOCK_MONOTONIC always exists.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    assert_eq!(r, 0, "clock_gettime(CLOCK_MONOTONIC) failed");
+    let secs = libc::time_t::try_from(timeout.as_secs()).ok()?;
+    let mut tv_sec = now.tv_sec.checked_add(secs)?;
+    let mut tv_nsec = now.tv_nsec + libc::c_long::from(timeout.subsec_nanos() as i32);
+    if tv_nsec >= 1_000_000_000 {
+        tv_nsec -= 1_000_000_000;
+        tv_sec = tv_sec.checked_add(1)?;
+    }
+    Some(libc::timespec { tv_sec, tv_nsec })
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+// --- asymmetric fences --------------------------------------------------------------
+
+const UNKNOWN: u8 = 0;
+const EXPEDITED: u8 = 1;
+const UNAVAILABLE: u8 = 2;
+
+/// Whether this process is registered for `MEMBARRIER_CMD_PRIVATE_EXPEDITED`.
+/// Moves once from `UNKNOWN` to its final value; every reader of a non-`UNKNOWN` value
+/// got it through the happens-before edge that handed it the object it synchronizes
+/// (thread spawn, a channel), so Relaxed is enough.
+static MEMBARRIER: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
+
+fn membarrier(cmd: libc::c_int) -> bool {
+    if cfg!(miri) {
+        // Miri has no membarrier; both sides use fence(SeqCst) there.
+        return false;
+    }
+    // SAFETY: membarrier takes two integer arguments (cmd, flags) and touches no memory
+    // of ours; an unknown command fails with EINVAL/ENOSYS, which we treat as "absent".
+    unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0 as libc::c_uint) == 0 }
+}
+
+pub(super) fn init_asymmetric_fences() {
+    if MEMBARRIER.load(Relaxed) == UNKNOWN {
+        let state = if membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) {
+            EXPEDITED
+        } else {
+            UNAVAILABLE
+        };
+        MEMBARRIER.store(state, Relaxed);
+    }
+}
+
+#[inline(always)]
+pub(super) fn light_fence() {
+    if MEMBARRIER.load(Relaxed) == EXPEDITED {
+        // The heavy side's membarrier runs a full barrier on this CPU between our
+        // earlier store and later load, whichever instant it lands; the compiler must not
+        // move them across each other itself.
+        compiler_fence(Ordering::SeqCst);
+    } else {
+        // Ordering: store→load across threads (Dekker) needs a SeqCst fence on both
+        // sides when no membarrier is available; Acquire/Release never orders a store
+        // before a later load.
+        fence(Ordering::SeqCst);
+    }
+}
+
+pub(super) fn heavy_fence() {
+    if MEMBARRIER.load(Relaxed) == EXPEDITED {
+        let ok = membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+        assert!(
+            ok,
+            "membarrier(PRIVATE_EXPEDITED) failed after registration"
+        );
+    } else {
+        // Ordering: the fallback pairs with the light side's fence(SeqCst); see above.
+        fence(Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fallback_honours_the_futex_contract_too() {
+        crate::futex::tests::check_contract(
+            crate::futex::fallback::wait,
+            crate::futex::fallback::wake_one,
+        );
+    }
+
+    #[test]
+    fn huge_timeouts_mean_no_deadline() {
+        assert!(deadline_after(Duration::MAX).is_none());
+        assert!(deadline_after(Duration::from_millis(1)).is_some());
+    }
+}

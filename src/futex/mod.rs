@@ -1,0 +1,198 @@
+//! Sleeping on a 32-bit word: the OS layer under every blocking primitive.
+//!
+//! # Contract
+//!
+//! - [`wait`]`(word, expected, timeout)` sleeps while `*word == expected`. It returns at
+//!   once if the word already differs, may return spuriously, returns `false` only when
+//!   `timeout` has elapsed, and retries `EINTR` itself. A timeout is turned into an
+//!   absolute `CLOCK_MONOTONIC` deadline once, so retries never extend it.
+//! - [`wake_one`] wakes at most one waiter and says whether it woke someone (where the
+//!   OS tells); [`wake_all`] wakes every waiter.
+//! - **No memory ordering.** `wait` and `wake` order nothing. Every happens-before edge a
+//!   primitive relies on comes from atomic operations on the word (or on other atomics)
+//!   made by the primitive itself; a woken thread re-reads the state it waits on.
+//! - The caller keeps `word` alive across `wake_*`: never wake through a pointer to memory
+//!   that the woken thread may already have freed.
+//!
+//! # Asymmetric fences
+//!
+//! [`light_fence`] and [`heavy_fence`] together give the store→load ordering of a
+//! Dekker handshake ("I published, then I check whether you sleep" against "I announced
+//! that I sleep, then I re-check what you publish") while the frequent side pays only a
+//! compiler fence. On Linux the heavy side calls `membarrier(PRIVATE_EXPEDITED)`, which
+//! runs a full barrier on every CPU currently running a thread of this process (a thread
+//! that is not running passed one in its context switch), as folly's
+//! `asymmetricHeavyBarrier` and liburcu do. Where `membarrier` is unavailable (old
+//! kernels, Miri, other OSes) both sides fall back to `fence(SeqCst)`; under loom both
+//! are `fence(SeqCst)`, which is exactly the guarantee the pair provides.
+//! Call [`init_asymmetric_fences`] before handing the objects that use them to other
+//! threads, so every light side sees the final choice.
+//!
+//! # Platforms
+//!
+//! - `linux.rs`: `futex(FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG)` with an absolute
+//!   monotonic deadline, `FUTEX_WAKE`, `membarrier`. Passes `word.as_ptr()`, so Miri's
+//!   futex shim runs it.
+//! - `fallback.rs`: other OSes: address-hashed buckets of `std::sync::{Mutex, Condvar}`.
+//! - `loom.rs`: under `cfg(fencepost_loom)`: a waiter really sleeps on a loom `Condvar`
+//!   after re-checking the word under a loom `Mutex`, so a missing wake is a loom
+//!   deadlock rather than a silent spin.
+
+#[cfg(all(not(fencepost_loom), any(not(target_os = "linux"), test)))]
+mod fallback;
+#[cfg(all(not(fencepost_loom), target_os = "linux"))]
+mod linux;
+#[cfg(fencepost_loom)]
+mod loom;
+
+#[cfg(all(not(fencepost_loom), not(target_os = "linux")))]
+use fallback as imp;
+#[cfg(all(not(fencepost_loom), target_os = "linux"))]
+use linux as imp;
+#[cfg(fencepost_loom)]
+use loom as imp;
+
+use crate::sync::atomic::AtomicU32;
+use std::time::Duration;
+
+/// Sleeps while `*word == expected`, at most `timeout` (forever if `None`).
+///
+/// Returns `false` only on timeout; `true` on a wake-up, a mismatch or a spurious return.
+#[inline]
+pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
+    imp::wait(word, expected, timeout)
+}
+
+/// Wakes at most one thread sleeping on `word`; `true` if one was woken (as far as the
+/// OS says: the fallback and loom report `true` whenever they cannot tell).
+#[inline]
+pub(crate) fn wake_one(word: &AtomicU32) -> bool {
+    imp::wake_one(word)
+}
+
+/// Wakes every thread sleeping on `word`.
+#[inline]
+#[allow(
+    dead_code,
+    reason = "used by the barrier and the seqlock; the SPSC queue wakes one"
+)]
+pub(crate) fn wake_all(word: &AtomicU32) {
+    imp::wake_all(word)
+}
+
+/// Decides once per process whether [`heavy_fence`] can use `membarrier`.
+#[inline]
+pub(crate) fn init_asymmetric_fences() {
+    imp::init_asymmetric_fences()
+}
+
+/// The cheap half of an asymmetric store→load fence (see the module docs).
+#[inline(always)]
+pub(crate) fn light_fence() {
+    imp::light_fence()
+}
+
+/// The expensive half of an asymmetric store→load fence (see the module docs).
+#[inline]
+pub(crate) fn heavy_fence() {
+    imp::heavy_fence()
+}
+
+#[cfg(all(test, not(fencepost_loom)))]
+mod tests {
+    use super::*;
+    use crate::sync::atomic::Ordering::Relaxed;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    /// The contract, checked against one implementation's `wait` and `wake_one`.
+    pub(super) fn check_contract(
+        wait: fn(&AtomicU32, u32, Option<Duration>) -> bool,
+        wake_one: fn(&AtomicU32) -> bool,
+    ) {
+        // A mismatch returns at once, without a timeout.
+        let word = AtomicU32::new(1);
+        let start = Instant::now();
+        assert!(wait(&word, 0, None));
+        assert!(start.elapsed() < Duration::from_secs(5));
+
+        // A timeout returns false, not before the deadline and not grossly after it.
+        let timeout = Duration::from_millis(if cfg!(miri) { 5 } else { 30 });
+        let start = Instant::now();
+        while wait(&word, 1, Some(timeout)) {
+            // A spurious wake-up is allowed; a timeout must still come.
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "timeout never came"
+            );
+        }
+        let waited = start.elapsed();
+        assert!(
+            waited >= timeout,
+            "returned after {waited:?}, before {timeout:?}"
+        );
+        if !cfg!(miri) {
+            assert!(
+                waited < timeout + Duration::from_secs(2),
+                "returned after {waited:?}"
+            );
+        }
+
+        // wake_one wakes a sleeper.
+        let word = Arc::new(AtomicU32::new(0));
+        let sleeper = {
+            let word = Arc::clone(&word);
+            std::thread::spawn(move || {
+                while word.load(Relaxed) == 0 {
+                    wait(&word, 0, None);
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 20 }));
+        word.store(1, Relaxed);
+        wake_one(&word);
+        sleeper.join().unwrap();
+    }
+
+    #[test]
+    fn futex_honours_its_contract() {
+        check_contract(wait, wake_one);
+    }
+
+    #[test]
+    fn wake_all_wakes_every_sleeper() {
+        let word = Arc::new(AtomicU32::new(0));
+        let sleepers: Vec<_> = (0..3)
+            .map(|_| {
+                let word = Arc::clone(&word);
+                std::thread::spawn(move || {
+                    while word.load(Relaxed) == 0 {
+                        wait(&word, 0, None);
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 20 }));
+        word.store(1, Relaxed);
+        wake_all(&word);
+        for s in sleepers {
+            s.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn wake_without_sleepers_reports_none_woken() {
+        let word = AtomicU32::new(0);
+        if cfg!(target_os = "linux") {
+            assert!(!wake_one(&word));
+        }
+    }
+
+    #[test]
+    fn asymmetric_fences_can_be_called_from_any_thread() {
+        init_asymmetric_fences();
+        light_fence();
+        heavy_fence();
+        std::thread::spawn(heavy_fence).join().unwrap();
+    }
+}

@@ -1,0 +1,165 @@
+//! The queue's blocking layer: spin, then sleep on a futex word of one's own.
+//!
+//! Each side has a futex word in the shared `Parking` line: `AWAKE`, or `SLEEPING` while
+//! that side sleeps or is about to. The handshake is a Dekker pattern:
+//!
+//! | sleeper (slow path) | publisher (`push`/`pop`/`Drop`) |
+//! |---|---|
+//! | store `SLEEPING` to its word | store `tail`/`head` (or set `closed`) |
+//! | **heavy fence** (`membarrier`) | **light fence** (compiler fence) |
+//! | re-check `tail`/`head`/`closed`; sleep only if nothing changed | load the sleeper's word; wake it if `SLEEPING` |
+//!
+//! The fence pair orders each side's store before its load, so at least one side sees
+//! the other's store: either the sleeper sees the publication and does not sleep, or
+//! the publisher sees `SLEEPING` and wakes it. A `futex_wait` that starts after the wake
+//! returns at once, since the publisher reset the word to `AWAKE` before waking. The
+//! futex itself orders nothing; a woken side re-reads the ring through its own Acquire
+//! loads (`refresh_head`/`refresh_tail`, `is_abandoned`).
+//!
+//! Cost on the fast path: one Relaxed load of the read-mostly parking line and a
+//! predictable branch, plus a load of the process-wide "membarrier available" byte.
+
+use super::Abandoned;
+use super::{CONSUMER_GONE, Consumer, Full, INDEX, PRODUCER_GONE, Parking, Producer, WRAP};
+use crate::backoff::Backoff;
+use crate::futex;
+use crate::sync::atomic::AtomicU32;
+use crate::sync::atomic::Ordering::{Relaxed, Release};
+
+/// The side runs (or is spinning).
+pub(super) const AWAKE: u32 = 0;
+/// The side sleeps on its word, or is about to.
+pub(super) const SLEEPING: u32 = 1;
+
+/// After publishing: wakes the other side if it sleeps on `word`.
+#[inline(always)]
+pub(super) fn wake_if_sleeping(word: &AtomicU32) {
+    // The light half of the asymmetric fence: our store of `head`/`tail`/`closed` is
+    // ordered before the load below, against the sleeper's heavy half (see module docs).
+    futex::light_fence();
+    if word.load(Relaxed) == SLEEPING {
+        wake(word);
+    }
+}
+
+#[cold]
+fn wake(word: &AtomicU32) {
+    // Only the first publisher to see SLEEPING pays for the syscall. The futex orders
+    // nothing; the woken side re-reads the ring with its own Acquire loads.
+    if word.swap(AWAKE, Relaxed) == SLEEPING {
+        futex::wake_one(word);
+    }
+}
+
+/// A handle's `Drop`: mark it gone, then wake the other side so that it sees it.
+pub(super) fn leave(parking: &Parking, gone: u32, other_side: &AtomicU32) {
+    // Ordering: Release pairs with the Acquire load in the other side's `is_abandoned`:
+    // everything this thread did before dropping its handle (its last push or pop
+    // included) happens before whatever that side does after seeing the bit.
+    parking.closed.fetch_or(gone, Release);
+    // The handle's Arc is still alive here, so waking through `other_side` is safe.
+    wake_if_sleeping(other_side);
+}
+
+/// Sleeps on `word` unless `ready()` already holds after announcing it (the sleeper
+/// half of the handshake in the module docs).
+#[cold]
+fn sleep_unless(word: &AtomicU32, ready: impl Fn() -> bool) {
+    word.store(SLEEPING, Relaxed);
+    // The heavy half of the asymmetric fence: the store above is ordered before the
+    // re-check below, against the publisher's light half.
+    futex::heavy_fence();
+    if !ready() {
+        futex::wait(word, SLEEPING, None);
+    }
+    word.store(AWAKE, Relaxed);
+}
+
+impl<T> Producer<T> {
+    /// Pushes `value`, waiting while the queue is full: first spinning briefly, then
+    /// sleeping until the consumer pops or goes away.
+    ///
+    /// # Errors
+    ///
+    /// [`Abandoned`] with the value if the queue is full and the consumer has been
+    /// dropped, so that the value could never be received. (While there is room the
+    /// push succeeds even if the consumer is gone; the item is then dropped with the
+    /// queue, as for [`push`](Self::push).)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut tx, rx) = fencepost::spsc::channel(1);
+    /// tx.push_blocking(1).unwrap();
+    /// drop(rx);
+    /// assert_eq!(tx.push_blocking(2).unwrap_err().0, 2);
+    /// ```
+    pub fn push_blocking(&mut self, mut value: T) -> Result<(), Abandoned<T>> {
+        let mut backoff = Backoff::new();
+        loop {
+            match self.push(value) {
+                Ok(()) => return Ok(()),
+                Err(Full(v)) => value = v,
+            }
+            if self.is_abandoned() {
+                return Err(Abandoned(value));
+            }
+            if backoff.should_park() {
+                let (shared, tail) = (&self.shared, self.tail);
+                sleep_unless(&shared.parking.producer, || {
+                    // Relaxed re-checks: `push` and `is_abandoned` re-read with Acquire.
+                    shared.head.load(Relaxed) ^ tail != WRAP
+                        || shared.parking.closed.load(Relaxed) & CONSUMER_GONE != 0
+                });
+                backoff.reset();
+            } else {
+                backoff.snooze();
+            }
+        }
+    }
+}
+
+impl<T> Consumer<T> {
+    /// Pops the oldest item, waiting while the queue is empty: first spinning briefly,
+    /// then sleeping until the producer pushes or goes away.
+    ///
+    /// Returns `None` only once the producer is gone and every item it pushed has been
+    /// popped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut tx, mut rx) = fencepost::spsc::channel(4);
+    /// let t = std::thread::spawn(move || tx.push(42).unwrap());
+    /// assert_eq!(rx.pop_blocking(), Some(42));
+    /// t.join().unwrap();
+    /// assert_eq!(rx.pop_blocking(), None);
+    /// ```
+    pub fn pop_blocking(&mut self) -> Option<T> {
+        let mut backoff = Backoff::new();
+        loop {
+            if let Some(value) = self.pop() {
+                return Some(value);
+            }
+            if self.is_abandoned() {
+                // The Acquire in `is_abandoned` made the producer's last push visible.
+                return self.pop();
+            }
+            if backoff.should_park() {
+                let (shared, head) = (&self.shared, self.head);
+                sleep_unless(&shared.parking.consumer, || {
+                    // Relaxed re-checks: `pop` and `is_abandoned` re-read with Acquire.
+                    shared.tail.load(Relaxed) != head
+                        || shared.parking.closed.load(Relaxed) & PRODUCER_GONE != 0
+                });
+                backoff.reset();
+            } else {
+                backoff.snooze();
+            }
+        }
+    }
+}
+
+// `INDEX` is part of the word layout the re-checks above rely on: an unchanged word
+// means an unchanged index and bit.
+const _: () = assert!(INDEX & WRAP == 0);

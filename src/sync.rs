@@ -1,0 +1,170 @@
+//! The one switch between `std` and `loom`.
+//!
+//! Every other module imports atomics, `UnsafeCell`, `Arc`, spin hints and thread
+//! yields from here, so that `RUSTFLAGS="--cfg fencepost_loom"` swaps the whole crate
+//! onto loom's model checker at once. Only this file and `src/futex/` may name
+//! `core::sync::atomic`, `UnsafeCell`, `spin_loop`, `std::thread` or `loom`;
+//! `scripts/check` greps for violations.
+//!
+//! The `UnsafeCell` wrapper has loom's `with`/`with_mut` shape outside loom too, so call
+//! sites are written once. Under loom, spin hints become `yield_now`, or loom would
+//! explore a spinning thread forever.
+
+#[cfg(not(fencepost_loom))]
+pub(crate) use std_impl::*;
+
+#[cfg(fencepost_loom)]
+pub(crate) use loom_impl::*;
+
+#[cfg(not(fencepost_loom))]
+mod std_impl {
+    pub(crate) mod atomic {
+        #[allow(
+            unused_imports,
+            reason = "offered to every primitive; not all use each"
+        )]
+        pub(crate) use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
+    }
+
+    use core::mem::MaybeUninit;
+    pub(crate) use std::sync::Arc;
+
+    /// `core::cell::UnsafeCell` with loom's closure-based access API.
+    #[derive(Debug)]
+    #[repr(transparent)]
+    pub(crate) struct UnsafeCell<T: ?Sized>(core::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        #[inline(always)]
+        #[allow(
+            dead_code,
+            reason = "offered to every primitive; the queue allocates cells in bulk"
+        )]
+        pub(crate) const fn new(value: T) -> Self {
+            Self(core::cell::UnsafeCell::new(value))
+        }
+    }
+
+    impl<T: ?Sized> UnsafeCell<T> {
+        /// Runs `f` with a shared raw pointer to the contents.
+        #[inline(always)]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Runs `f` with a mutable raw pointer to the contents.
+        #[inline(always)]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+
+    /// `n` uninitialised cells, without touching them (O(1) for zero-sized `T`).
+    pub(crate) fn uninit_cells<T>(n: usize) -> Box<[UnsafeCell<MaybeUninit<T>>]> {
+        let cells: Box<[MaybeUninit<UnsafeCell<MaybeUninit<T>>>]> = Box::new_uninit_slice(n);
+        // SAFETY: `UnsafeCell<MaybeUninit<T>>` is valid in any state, uninitialised
+        // included (`MaybeUninit` has no validity invariant and `UnsafeCell` adds none),
+        // so every element of `cells` is already a valid value.
+        unsafe { cells.assume_init() }
+    }
+
+    /// Copies `src` into `dst` (same length), as one `memcpy`.
+    ///
+    /// # Safety
+    /// No other thread accesses `dst` during the call.
+    #[inline(always)]
+    pub(crate) unsafe fn copy_to_cells<T: Copy>(dst: &[UnsafeCell<MaybeUninit<T>>], src: &[T]) {
+        debug_assert_eq!(dst.len(), src.len());
+        // SAFETY: `UnsafeCell<MaybeUninit<T>>` is `repr(transparent)` over `T`'s storage,
+        // so `dst` is `src.len()` contiguous `T` slots, writable through the cells'
+        // interior mutability; the caller guarantees nobody else touches them; `src` is a
+        // distinct borrow, so the ranges do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_ptr() as *mut T, src.len()) }
+    }
+
+    /// Copies `src` (same length, every cell initialised) into `dst`, as one `memcpy`.
+    ///
+    /// # Safety
+    /// Every cell of `src` is initialised and no other thread writes it during the call.
+    #[inline(always)]
+    pub(crate) unsafe fn copy_from_cells<T: Copy>(
+        dst: &mut [T],
+        src: &[UnsafeCell<MaybeUninit<T>>],
+    ) {
+        debug_assert_eq!(dst.len(), src.len());
+        // SAFETY: as in `copy_to_cells`; the caller guarantees the cells are initialised
+        // and not written concurrently; `dst` is an exclusive borrow, so no overlap.
+        unsafe {
+            core::ptr::copy_nonoverlapping(src.as_ptr() as *const T, dst.as_mut_ptr(), dst.len())
+        }
+    }
+
+    /// A busy-wait hint: `pause` on x86, `isb` on aarch64.
+    #[inline(always)]
+    pub(crate) fn spin_loop() {
+        core::hint::spin_loop();
+    }
+
+    /// Gives the rest of this time slice to another runnable thread.
+    #[inline]
+    pub(crate) fn yield_now() {
+        std::thread::yield_now();
+    }
+}
+
+#[cfg(fencepost_loom)]
+mod loom_impl {
+    pub(crate) mod atomic {
+        #[allow(
+            unused_imports,
+            reason = "offered to every primitive; not all use each"
+        )]
+        pub(crate) use loom::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
+    }
+
+    use core::mem::MaybeUninit;
+    pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::Arc;
+
+    /// `n` uninitialised cells, each tracked by loom.
+    pub(crate) fn uninit_cells<T>(n: usize) -> Box<[UnsafeCell<MaybeUninit<T>>]> {
+        (0..n)
+            .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+            .collect()
+    }
+
+    /// Copies `src` into `dst` cell by cell, so loom checks every access.
+    ///
+    /// # Safety
+    /// No other thread accesses `dst` during the call.
+    pub(crate) unsafe fn copy_to_cells<T: Copy>(dst: &[UnsafeCell<MaybeUninit<T>>], src: &[T]) {
+        for (cell, value) in dst.iter().zip(src) {
+            // SAFETY: the caller guarantees exclusive access to the cells.
+            cell.with_mut(|p| unsafe { p.write(MaybeUninit::new(*value)) });
+        }
+    }
+
+    /// Copies initialised cells out cell by cell, so loom checks every access.
+    ///
+    /// # Safety
+    /// Every cell of `src` is initialised and no other thread writes it during the call.
+    pub(crate) unsafe fn copy_from_cells<T: Copy>(
+        dst: &mut [T],
+        src: &[UnsafeCell<MaybeUninit<T>>],
+    ) {
+        for (value, cell) in dst.iter_mut().zip(src) {
+            // SAFETY: the caller guarantees the cell is initialised and not written now.
+            *value = cell.with(|p| unsafe { (*p).assume_init() });
+        }
+    }
+
+    /// Under loom a spin is a yield, so the model checker switches threads.
+    pub(crate) fn spin_loop() {
+        loom::thread::yield_now();
+    }
+
+    /// Yields to loom's scheduler.
+    pub(crate) fn yield_now() {
+        loom::thread::yield_now();
+    }
+}
