@@ -1,1 +1,66 @@
+//! loom models of the futex layer's loom model: a waiter really sleeps, so a wake-up
+//! that never comes is a loom deadlock, and a correct wait/wake pair never deadlocks.
+#![cfg(fencepost_loom)]
 
+use fencepost::__loom_futex::{wait, wake_one};
+use loom::sync::Arc;
+use loom::sync::atomic::AtomicU32;
+use loom::sync::atomic::Ordering::Relaxed;
+use loom::thread;
+
+/// The waiter sleeps only while the word is 0; the waker sets it to 1 and then wakes.
+/// In every interleaving the waiter returns: `wait` re-checks the word under the
+/// futex's lock, so a wake that lands between its check and its sleep is not lost.
+#[test]
+fn wait_returns_after_the_word_changes_and_a_wake() {
+    loom::model(|| {
+        let word = Arc::new(AtomicU32::new(0));
+        let waker = {
+            let word = Arc::clone(&word);
+            thread::spawn(move || {
+                word.store(1, Relaxed);
+                wake_one(&word);
+            })
+        };
+        while word.load(Relaxed) == 0 {
+            wait(&word, 0);
+        }
+        waker.join().unwrap();
+    });
+}
+
+/// A wait on a word that already differs returns at once, and a wake with nobody
+/// asleep reports that it woke no one.
+#[test]
+fn mismatch_returns_at_once_and_a_lonely_wake_wakes_nobody() {
+    loom::model(|| {
+        let word = AtomicU32::new(1);
+        wait(&word, 0);
+        assert!(!wake_one(&word));
+    });
+}
+
+/// Broken twin: the waker changes the word but forgets to wake. The waiter sleeps
+/// forever in the interleavings where it checked the word before the store; loom
+/// reports the deadlock. On real hardware this is the classic lost wake-up: a thread
+/// asleep in the kernel with nobody left to call `futex_wake`.
+#[test]
+#[should_panic]
+fn broken_twin_change_without_wake_deadlocks() {
+    // The sleeper is a spawned thread, and the word is shared through std's `Arc`
+    // (whose drop does not call into loom), so that loom's deadlock panic unwinds
+    // cleanly instead of aborting in a destructor.
+    loom::model(|| {
+        let word = std::sync::Arc::new(AtomicU32::new(0));
+        let waiter = {
+            let word = std::sync::Arc::clone(&word);
+            thread::spawn(move || {
+                while word.load(Relaxed) == 0 {
+                    wait(&word, 0);
+                }
+            })
+        };
+        word.store(1, Relaxed);
+        waiter.join().unwrap();
+    });
+}

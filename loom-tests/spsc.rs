@@ -1,1 +1,439 @@
+//! loom models of the wrap-bit SPSC queue.
+//!
+//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=2 \
+//!       cargo test --release --test loom_spsc`
+//!
+//! How to read these tests: `loom::model` runs the closure once for every interleaving
+//! (and every weak-memory outcome loom can produce) of its threads, up to the preemption
+//! bound. Inside, the crate's atomics, `UnsafeCell`s and futex are loom's: a slot read
+//! that is not ordered after its write is reported as a data race, and a thread that
+//! sleeps on a futex nobody wakes is reported as a deadlock. Each test asserts one
+//! property; the `broken_*` tests at the end re-create the protocol with one step
+//! weakened and expect loom to find the bug (`#[should_panic]`).
+#![cfg(fencepost_loom)]
 
+use fencepost::spsc::{self, Full, Producer};
+use loom::sync::Arc;
+use loom::sync::atomic::AtomicUsize;
+use loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use loom::thread;
+
+/// Pushes `v`, yielding to the model checker while the queue is full.
+fn push_spin<T>(tx: &mut Producer<T>, mut v: T) {
+    loop {
+        match tx.push(v) {
+            Ok(()) => return,
+            Err(Full(back)) => {
+                v = back;
+                thread::yield_now();
+            }
+        }
+    }
+}
+
+/// `items` values through a queue of `cap` slots, exactly once and in order. With
+/// `items > cap` the producer fills the ring, meets a stale cached head, refreshes it,
+/// and both words go around the ring at least once, so every wrap-bit transition (fill
+/// by the producer, empty by the consumer) happens against stale caches.
+fn in_order(cap: usize, items: usize) {
+    loom::model(move || {
+        let (mut tx, mut rx) = spsc::channel::<usize>(cap);
+        let producer = thread::spawn(move || {
+            for i in 0..items {
+                push_spin(&mut tx, i);
+            }
+        });
+        let mut expected = 0;
+        while expected < items {
+            match rx.pop() {
+                Some(v) => {
+                    assert_eq!(v, expected);
+                    expected += 1;
+                }
+                None => thread::yield_now(),
+            }
+        }
+        producer.join().unwrap();
+        assert_eq!(rx.pop(), None);
+        assert!(rx.is_empty());
+    });
+}
+
+#[test]
+fn capacity_1_delivers_in_order_across_the_wrap() {
+    in_order(1, 3);
+}
+
+#[test]
+fn capacity_2_delivers_in_order_across_the_wrap() {
+    in_order(2, 4);
+}
+
+/// Two laps of a 3-slot ring: the only capacity in these models with runs of plain
+/// increments (the fast path), and long enough that the producer rewrites slots the
+/// consumer read on its fast path, so both fast-path publications are exercised.
+#[test]
+fn capacity_3_delivers_in_order_across_two_laps() {
+    in_order(3, 6);
+}
+
+/// Full and empty are told apart correctly while the other side moves: the producer
+/// fills a ring of `cap` (the fill rule), the consumer drains it (the empty rule) while
+/// the producer already refills, so both transitions race with the other side's cache.
+fn full_then_empty_transitions(cap: usize) {
+    loom::model(move || {
+        let (mut tx, mut rx) = spsc::channel::<usize>(cap);
+        for i in 0..cap {
+            tx.push(i).unwrap();
+        }
+        assert!(tx.push(usize::MAX).is_err(), "a full ring must refuse");
+        let producer = thread::spawn(move || {
+            push_spin(&mut tx, cap);
+            // Whatever the consumer did, the ring never claims more than `cap`.
+            assert!(tx.len() <= cap);
+        });
+        for i in 0..=cap {
+            loop {
+                if let Some(v) = rx.pop() {
+                    assert_eq!(v, i);
+                    break;
+                }
+                thread::yield_now();
+            }
+        }
+        producer.join().unwrap();
+        assert_eq!(rx.pop(), None, "empty after exactly cap + 1 items");
+    });
+}
+
+#[test]
+fn capacity_1_full_and_empty_transitions_race_correctly() {
+    full_then_empty_transitions(1);
+}
+
+#[test]
+fn capacity_2_full_and_empty_transitions_race_correctly() {
+    full_then_empty_transitions(2);
+}
+
+#[test]
+fn capacity_3_full_and_empty_transitions_race_correctly() {
+    full_then_empty_transitions(3);
+}
+
+#[test]
+fn slices_cross_the_wrap_exactly_once_in_order() {
+    loom::model(|| {
+        let (mut tx, mut rx) = spsc::channel::<u8>(3);
+        // Start at index 2 so the batches wrap.
+        assert_eq!(tx.push_slice(&[0, 0]), 2);
+        let mut sink = [0u8; 2];
+        assert_eq!(rx.pop_slice(&mut sink), 2);
+        let producer = thread::spawn(move || {
+            let data = [1u8, 2, 3, 4];
+            let mut sent = 0;
+            while sent < data.len() {
+                let n = tx.push_slice(&data[sent..]);
+                sent += n;
+                if n == 0 {
+                    thread::yield_now();
+                }
+            }
+        });
+        let mut got = Vec::new();
+        let mut buf = [0u8; 2];
+        while got.len() < 4 {
+            let n = rx.pop_slice(&mut buf);
+            got.extend_from_slice(&buf[..n]);
+            if n == 0 {
+                thread::yield_now();
+            }
+        }
+        producer.join().unwrap();
+        assert_eq!(got, [1, 2, 3, 4]);
+    });
+}
+
+#[test]
+fn peek_sees_the_published_item() {
+    loom::model(|| {
+        let (mut tx, rx) = spsc::channel::<usize>(1);
+        let producer = thread::spawn(move || tx.push(7).unwrap());
+        // Either nothing yet, or the fully written item (loom flags a racy read).
+        if let Some(v) = rx.peek() {
+            assert_eq!(*v, 7);
+        }
+        producer.join().unwrap();
+        assert_eq!(rx.peek(), Some(&7));
+    });
+}
+
+#[test]
+fn blocking_pop_never_misses_a_wake_up() {
+    loom::model(|| {
+        let (mut tx, mut rx) = spsc::channel::<usize>(1);
+        let producer = thread::spawn(move || {
+            tx.push_blocking(1).unwrap();
+            tx.push_blocking(2).unwrap();
+        });
+        // A lost wake-up would leave this thread asleep: a loom deadlock.
+        assert_eq!(rx.pop_blocking(), Some(1));
+        assert_eq!(rx.pop_blocking(), Some(2));
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn blocking_pop_wakes_and_returns_none_when_the_producer_goes() {
+    loom::model(|| {
+        let (mut tx, mut rx) = spsc::channel::<usize>(1);
+        let producer = thread::spawn(move || {
+            tx.push(5).unwrap();
+            drop(tx);
+        });
+        assert_eq!(rx.pop_blocking(), Some(5), "the last push is never lost");
+        assert_eq!(rx.pop_blocking(), None);
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn blocking_push_wakes_when_the_consumer_frees_a_slot_or_goes() {
+    loom::model(|| {
+        let (mut tx, mut rx) = spsc::channel::<usize>(1);
+        tx.push(1).unwrap();
+        let consumer = thread::spawn(move || {
+            assert_eq!(rx.pop(), Some(1));
+        });
+        // Succeeds once the slot frees; the consumer may be gone by then (room left).
+        tx.push_blocking(2).unwrap();
+        consumer.join().unwrap();
+        // Full and the consumer gone: an error, not a sleep forever.
+        assert_eq!(tx.push_blocking(3).unwrap_err().0, 3);
+    });
+}
+
+#[test]
+fn is_abandoned_makes_the_last_push_visible() {
+    loom::model(|| {
+        let (mut tx, mut rx) = spsc::channel::<usize>(2);
+        let producer = thread::spawn(move || {
+            tx.push(9).unwrap();
+        });
+        if rx.is_abandoned() {
+            assert_eq!(rx.pop(), Some(9));
+        }
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn is_abandoned_synchronizes_with_the_consumers_drop() {
+    loom::model(|| {
+        let (tx, rx) = spsc::channel::<usize>(1);
+        let note = Arc::new(AtomicUsize::new(0));
+        let consumer = {
+            let note = Arc::clone(&note);
+            thread::spawn(move || {
+                note.store(1, Relaxed);
+                drop(rx);
+            })
+        };
+        if tx.is_abandoned() {
+            assert_eq!(
+                note.load(Relaxed),
+                1,
+                "what the consumer did before leaving"
+            );
+        }
+        consumer.join().unwrap();
+    });
+}
+
+/// An item that counts its drops.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Relaxed);
+    }
+}
+
+#[test]
+fn leftovers_are_dropped_exactly_once_when_handles_drop_on_two_threads() {
+    loom::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (mut tx, mut rx) = spsc::channel::<Counted>(2);
+        tx.push(Counted(Arc::clone(&drops))).unwrap();
+        let producer = {
+            let drops = Arc::clone(&drops);
+            thread::spawn(move || {
+                let _ = tx.push(Counted(drops));
+                drop(tx);
+            })
+        };
+        drop(rx.pop());
+        drop(rx);
+        producer.join().unwrap();
+        assert_eq!(drops.load(Relaxed), 2);
+    });
+}
+
+// ---------------------------------------------------------------------------------
+// Broken twins: the same protocol with one step weakened. loom must find each bug.
+// ---------------------------------------------------------------------------------
+
+/// A two-slot wrap-bit ring reduced to its core, with the tail publication's ordering
+/// as a parameter. `Release` is the real protocol; `Relaxed` is the broken twin.
+struct TwinRing {
+    tail: AtomicUsize,
+    slots: [loom::cell::UnsafeCell<usize>; 2],
+}
+
+fn twin_publish(publish: loom::sync::atomic::Ordering) {
+    loom::model(move || {
+        let ring = Arc::new(TwinRing {
+            tail: AtomicUsize::new(0),
+            slots: [
+                loom::cell::UnsafeCell::new(0),
+                loom::cell::UnsafeCell::new(0),
+            ],
+        });
+        let producer = {
+            let ring = Arc::clone(&ring);
+            thread::spawn(move || {
+                ring.slots[0].with_mut(|p| unsafe { *p = 42 });
+                ring.tail.store(1, publish);
+            })
+        };
+        if ring.tail.load(Acquire) == 1 {
+            let v = ring.slots[0].with(|p| unsafe { *p });
+            assert_eq!(v, 42);
+        }
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn twin_with_release_publish_is_correct() {
+    twin_publish(Release);
+}
+
+/// Broken twin: the producer publishes `tail` with Relaxed. The consumer can then see
+/// the new tail and read the slot before the producer's write of it is visible. On
+/// aarch64 the store of `tail` and the store into the slot may become visible in either
+/// order (they are plain `str`s without `stlr`), so the consumer reads a stale slot.
+/// x86 hides the bug: its stores become visible in program order (TSO), so a Relaxed
+/// store compiles to the same `mov` as a Release one, and only the compiler could
+/// reorder them. loom reports the unordered slot access as a data race.
+#[test]
+#[should_panic]
+fn broken_twin_relaxed_tail_publish_is_a_data_race() {
+    twin_publish(Relaxed);
+}
+
+/// Broken twin of the wrap-bit rule: a producer that *flips its own bit* when it fills
+/// the ring, instead of taking the complement of head's. After fill → one pop → refill
+/// without an empty in between, tail's bit equals head's again, so a full ring looks
+/// empty: the consumer stops seeing the items and the producer overwrites unread slots.
+/// No memory model is involved, so this breaks on every CPU; loom finds the lost items.
+#[test]
+#[should_panic]
+fn broken_twin_wrap_bit_flipped_from_own_word_loses_items() {
+    const WRAP: usize = 1 << (usize::BITS - 1);
+    const CAP: usize = 2;
+    loom::model(|| {
+        let head = Arc::new(AtomicUsize::new(0));
+        let tail = Arc::new(AtomicUsize::new(0));
+        let slots: Arc<[AtomicUsize; CAP]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let done = Arc::new(loom::sync::atomic::AtomicBool::new(false));
+        let producer = {
+            let (head, tail, slots) = (Arc::clone(&head), Arc::clone(&tail), Arc::clone(&slots));
+            let done = Arc::clone(&done);
+            thread::spawn(move || {
+                let mut t = 0usize;
+                for value in 1..=3 {
+                    // Wait while full (same index, different bit).
+                    while head.load(Acquire) ^ t == WRAP {
+                        thread::yield_now();
+                    }
+                    let idx = t & !WRAP;
+                    slots[idx].store(value, Relaxed);
+                    let next = (idx + 1) % CAP;
+                    let h = head.load(Acquire);
+                    // BUG: flips its own bit instead of taking the complement of head's.
+                    let bit = if next == h & !WRAP {
+                        !t & WRAP
+                    } else {
+                        t & WRAP
+                    };
+                    t = next | bit;
+                    tail.store(t, Release);
+                }
+                done.store(true, Release);
+            })
+        };
+        let mut h = 0usize;
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            let t = tail.load(Acquire);
+            if t == h {
+                if done.load(Acquire) && tail.load(Acquire) == h {
+                    break; // looks empty for good: items were lost
+                }
+                thread::yield_now();
+                continue;
+            }
+            let idx = h & !WRAP;
+            got.push(slots[idx].load(Relaxed));
+            let next = (idx + 1) % CAP;
+            h = if next == t & !WRAP {
+                t
+            } else {
+                next | (h & WRAP)
+            };
+            head.store(h, Release);
+        }
+        producer.join().unwrap();
+        assert_eq!(got, [1, 2, 3]);
+    });
+}
+
+/// Broken twin of the blocking layer: the sleep handshake without the store→load
+/// fences. The sleeper announces itself and re-checks the ring; the publisher publishes
+/// and checks for a sleeper. Without a fence between each side's store and its load,
+/// both loads may read the old values (store buffering): the sleeper sleeps and the
+/// publisher does not wake it. On x86 this happens too (a store waits in the store
+/// buffer while the later load runs; only `mfence`/locked ops or `membarrier` prevent
+/// it); aarch64 reorders even more. loom reports the sleeper that is never woken as a
+/// deadlock.
+#[test]
+#[should_panic]
+fn broken_twin_sleep_handshake_without_fences_loses_the_wake_up() {
+    loom::model(|| {
+        let tail = std::sync::Arc::new(AtomicUsize::new(0));
+        let sleeping = std::sync::Arc::new(loom::sync::atomic::AtomicU32::new(0));
+        // The sleeper is a spawned thread, and state is shared through std's `Arc`
+        // (whose drop does not call into loom), so that loom's deadlock panic unwinds
+        // cleanly instead of aborting in a destructor.
+        let sleeper = {
+            let (tail, sleeping) = (
+                std::sync::Arc::clone(&tail),
+                std::sync::Arc::clone(&sleeping),
+            );
+            thread::spawn(move || {
+                sleeping.store(1, Relaxed);
+                // BUG: no fence here.
+                if tail.load(Acquire) == 0 {
+                    fencepost::__loom_futex::wait(&sleeping, 1);
+                }
+            })
+        };
+        tail.store(1, Release);
+        // BUG: no fence here.
+        if sleeping.load(Relaxed) == 1 && sleeping.swap(0, Relaxed) == 1 {
+            fencepost::__loom_futex::wake_one(&sleeping);
+        }
+        sleeper.join().unwrap();
+    });
+}

@@ -7,6 +7,10 @@
 //! | module | primitive | core idea |
 //! |---|---|---|
 //! | [`spsc`] | bounded single-producer single-consumer queue | Yodaiken's wrap bit: all `n` slots used, any `n >= 1`; no fence or locked instruction on `push`/`pop` ([memory ordering](spsc#memory-ordering)) |
+//! | `mutex` | [`Mutex<T>`], [`RawMutex`] | Drepper's three-state futex word (unlocked / locked / contended), one CAS each way when uncontended, a bounded spin only while nobody sleeps; a waiter that slept 1 ms gets the lock handed to it ([memory ordering](Mutex#memory-ordering)) |
+//! | [`semaphore`] | counting [`Semaphore`] | permits and a sleepers bit in one 32-bit futex word: returning a permit and learning whether anyone sleeps is one `fetch_add`; bounded spin, then sleep; timed-out waiters withdraw ([memory ordering](semaphore#memory-ordering)) |
+//! | [`barrier`] | reusable [`Barrier`] | arrival count, sleepers bit and generation in one word, so arriving, withdrawing on timeout and releasing a generation are each one CAS; spin, then futex; wrap-around cannot release early ([memory ordering](barrier#memory-ordering)) |
+//! | [`seqlock`] | [`SeqLock<T>`]: a `Copy` value read by many, written by one at a time | Boehm's fences over `Relaxed` atomic chunks: readers never write shared memory and no read races a write non-atomically, so it is sound where the classic `read_volatile` seqlock is UB ([memory ordering](seqlock#memory-ordering)) |
 //!
 //! Every module documents its protocol in a `# Memory ordering` section, and every
 //! ordering in the crate is justified in a comment and shown necessary by a loom test
@@ -19,9 +23,18 @@
 #![warn(missing_docs)]
 
 mod backoff;
+pub mod barrier;
 mod futex;
+mod mutex;
+pub mod semaphore;
+pub mod seqlock;
 pub mod spsc;
 mod sync;
+
+pub use barrier::{Barrier, BarrierTimeout, BarrierWaitResult};
+pub use mutex::{Mutex, MutexGuard, RawMutex};
+pub use semaphore::{Semaphore, SemaphorePermit};
+pub use seqlock::SeqLock;
 
 /// The futex layer, exposed only to the loom tests in `loom-tests/futex.rs`.
 #[cfg(fencepost_loom)]

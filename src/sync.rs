@@ -23,7 +23,9 @@ mod std_impl {
             unused_imports,
             reason = "offered to every primitive; not all use each"
         )]
-        pub(crate) use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
+        pub(crate) use core::sync::atomic::{
+            AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+        };
     }
 
     use core::mem::MaybeUninit;
@@ -42,6 +44,13 @@ mod std_impl {
         )]
         pub(crate) const fn new(value: T) -> Self {
             Self(core::cell::UnsafeCell::new(value))
+        }
+
+        /// Unwraps the value (loom's `UnsafeCell::into_inner`).
+        #[inline(always)]
+        #[allow(dead_code, reason = "offered to every primitive; the mutex uses it")]
+        pub(crate) fn into_inner(self) -> T {
+            self.0.into_inner()
         }
     }
 
@@ -119,7 +128,9 @@ mod loom_impl {
             unused_imports,
             reason = "offered to every primitive; not all use each"
         )]
-        pub(crate) use loom::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
+        pub(crate) use loom::sync::atomic::{
+            AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+        };
     }
 
     use core::mem::MaybeUninit;

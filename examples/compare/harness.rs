@@ -117,11 +117,6 @@ impl Harness {
         }
     }
 
-    /// Whether this is a `--quick` smoke run.
-    pub fn quick(&self) -> bool {
-        self.quick
-    }
-
     /// Whether `primitive`'s groups should run.
     pub fn wants(&self, primitive: &str) -> bool {
         self.only.as_deref().is_none_or(|o| o == primitive)
@@ -313,19 +308,4 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Pins the calling thread to `cpu` (modulo the CPU count); a no-op where unsupported.
-pub fn pin_to_cpu(cpu: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-        // SAFETY: `set` is a plain-old-data cpu_set_t, zeroed then filled by CPU_SET for
-        // an index below CPU_SETSIZE; sched_setaffinity(0, …) affects only this thread.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(cpu % n, &mut set);
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = cpu;
-}
+pub use crate::workloads::pin::pin_to_cpu;

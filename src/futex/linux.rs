@@ -132,11 +132,43 @@ pub(super) fn light_fence() {
         // move them across each other itself.
         compiler_fence(Ordering::SeqCst);
     } else {
-        // Ordering: store→load across threads (Dekker) needs a SeqCst fence on both
-        // sides when no membarrier is available; Acquire/Release never orders a store
-        // before a later load.
-        fence(Ordering::SeqCst);
+        seq_cst_fence();
     }
+}
+
+pub(super) fn fast_light_fence_ok() -> bool {
+    // Under Miri `fast_light_fence` is a real fence, which pairs with any heavy half.
+    cfg!(miri) || MEMBARRIER.load(Relaxed) == EXPEDITED
+}
+
+#[inline(always)]
+pub(super) fn fast_light_fence() {
+    if cfg!(miri) {
+        // Ordering: Miri has no membarrier, so the heavy half is a SeqCst fence, and the
+        // store→load handshake needs one here too.
+        // mutants: skip (not compiled under loom: futex/loom.rs models this same fence
+        // pair, and weakening it there is caught; no checker here observes store
+        // buffering on real hardware).
+        fence(Ordering::SeqCst);
+    } else {
+        // Only called where `fast_light_fence_ok()` held: the heavy side's membarrier
+        // supplies the barrier; the compiler must not reorder the store and the load.
+        compiler_fence(Ordering::SeqCst);
+    }
+}
+
+/// The fallback fence, out of line so that the fast paths that call `light_fence`
+/// contain no `mfence`/`dmb` of their own (`scripts/check` disassembles them).
+#[cold]
+#[inline(never)]
+fn seq_cst_fence() {
+    // Ordering: store→load across threads (Dekker) needs a SeqCst fence on both sides
+    // when no membarrier is available; Acquire/Release never orders a store before a
+    // later load.
+    // mutants: skip (not compiled under loom: futex/loom.rs models this same fence pair,
+    // and weakening it there is caught; no checker here observes store buffering on real
+    // hardware).
+    fence(Ordering::SeqCst);
 }
 
 pub(super) fn heavy_fence() {
@@ -147,8 +179,7 @@ pub(super) fn heavy_fence() {
             "membarrier(PRIVATE_EXPEDITED) failed after registration"
         );
     } else {
-        // Ordering: the fallback pairs with the light side's fence(SeqCst); see above.
-        fence(Ordering::SeqCst);
+        seq_cst_fence();
     }
 }
 

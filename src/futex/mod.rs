@@ -92,6 +92,22 @@ pub(crate) fn light_fence() {
     imp::light_fence()
 }
 
+/// Whether [`fast_light_fence`] is a valid light half on this machine: it is wherever
+/// the heavy half is a real cross-CPU barrier (or both halves are real fences). Callers
+/// that find it false route every operation through [`light_fence`] instead.
+#[inline]
+pub(crate) fn fast_light_fence_ok() -> bool {
+    imp::fast_light_fence_ok()
+}
+
+/// The light half without the run-time check of [`light_fence`]: a compiler fence on
+/// Linux (valid only where [`fast_light_fence_ok`] returned true), `fence(SeqCst)`
+/// under Miri, loom and on other OSes.
+#[inline(always)]
+pub(crate) fn fast_light_fence() {
+    imp::fast_light_fence()
+}
+
 /// The expensive half of an asymmetric store→load fence (see the module docs).
 #[inline]
 pub(crate) fn heavy_fence() {

@@ -42,7 +42,18 @@ pub(super) fn wake_if_sleeping(word: &AtomicU32) {
     }
 }
 
+/// `wake_if_sleeping` for the fast paths, which run only where
+/// `futex::fast_light_fence_ok()` holds.
+#[inline(always)]
+pub(super) fn wake_if_sleeping_fast(word: &AtomicU32) {
+    futex::fast_light_fence();
+    if word.load(Relaxed) == SLEEPING {
+        wake(word);
+    }
+}
+
 #[cold]
+#[inline(never)]
 fn wake(word: &AtomicU32) {
     // Only the first publisher to see SLEEPING pays for the syscall. The futex orders
     // nothing; the woken side re-reads the ring with its own Acquire loads.
@@ -102,7 +113,9 @@ impl<T> Producer<T> {
                 Err(Full(v)) => value = v,
             }
             if self.is_abandoned() {
-                return Err(Abandoned(value));
+                // The Acquire in `is_abandoned` made the consumer's last pop visible:
+                // one more try sees every slot it freed.
+                return self.push(value).map_err(|Full(v)| Abandoned(v));
             }
             if backoff.should_park() {
                 let (shared, tail) = (&self.shared, self.tail);

@@ -1,0 +1,563 @@
+//! A sequence lock: readers that never write shared memory, and no data race anywhere.
+//!
+//! [`SeqLock<T>`] holds a small `Copy` value that one writer at a time replaces while
+//! any number of readers take copies. A reader does not lock, does not store and does
+//! not even own the cache line for a moment: it copies the value and then checks that
+//! no write overlapped the copy, retrying if one did. Readers therefore never slow the
+//! writer down, and a read costs little more than a plain copy.
+//!
+//! ```
+//! use fencepost::SeqLock;
+//!
+//! #[derive(Clone, Copy, Debug, PartialEq, bytemuck::NoUninit)]
+//! #[repr(C)]
+//! struct Quote {
+//!     bid: f64,
+//!     ask: f64,
+//!     stamp: u64,
+//! }
+//!
+//! let quote = SeqLock::new(Quote { bid: 99.5, ask: 100.5, stamp: 1 });
+//! std::thread::scope(|s| {
+//!     s.spawn(|| {
+//!         for stamp in 2..1000 {
+//!             quote.update(|q| {
+//!                 q.bid += 0.25;
+//!                 q.ask += 0.25;
+//!                 q.stamp = stamp;
+//!             });
+//!         }
+//!     });
+//!     s.spawn(|| {
+//!         let mut last = 0;
+//!         for _ in 0..1000 {
+//!             let q = quote.read();
+//!             assert_eq!(q.ask - q.bid, 1.0); // never a half-written quote
+//!             assert!(q.stamp >= last); // never back in time
+//!             last = q.stamp;
+//!         }
+//!     });
+//! });
+//! assert_eq!(quote.read().stamp, 999);
+//! ```
+//!
+//! `T` must be [`bytemuck::NoUninit`] (derive it; it requires `#[repr(C)]` or
+//! `#[repr(transparent)]` and no padding bytes): the value is stored and copied as
+//! integers, and padding bytes have no integer value.
+//!
+//! # The protocol
+//!
+//! The lock is one sequence word, `seq`, and the value is stored in place as a
+//! sequence of *atomic* chunks (whole words, then a smaller tail; see `payload.rs`).
+//!
+//! | bits of `seq` | meaning |
+//! |---|---|
+//! | bit 0, [`WRITING`](self) | a write is in progress ("odd"); readers must retry |
+//! | bit 1, [`PARKED`](self) | set only with `WRITING`: a writer may be asleep on `wake` |
+//! | bits 2.. | number of completed writes (wraps after 2<sup>62</sup> on 64-bit targets) |
+//!
+//! A reader compares whole `seq` values, so it can only be fooled by a wrap: on 64-bit
+//! targets never in practice; on 32-bit targets (2<sup>30</sup> writes) only by a
+//! reader suspended in the middle of one copy for exactly a multiple of that many writes,
+//! the same trade-off as Linux's 32-bit `seqcount_t`.
+//!
+//! **Read** (Boehm, "Can Seqlocks Get Along With Programming Language Memory Models?",
+//! MSPC 2012, fig. 6): load `seq` (Acquire); if `WRITING` is set, retry; copy every
+//! chunk with a `Relaxed` load into a local `MaybeUninit<T>`; `fence(Acquire)`; load
+//! `seq` again (Relaxed); if it changed, retry. Only a copy that passed this check is
+//! turned into a `T`, so even a `T` with invalid bit patterns (a `bool`, an enum) is
+//! never materialised from a torn copy.
+//!
+//! **Write**: writers serialise on `seq` itself: a compare-exchange from an even value
+//! `s` to `s | WRITING` (Acquire) is the lock. Then `fence(Release)`, the chunk stores
+//! (`Relaxed`), and a swap of `seq` to `s + 4` (Release), which clears `WRITING` and
+//! `PARKED`, counts the write, and tells the writer whether someone must be woken.
+//!
+//! **Contended writers** spin, then yield (`Backoff`), then sleep on a
+//! separate 32-bit futex word, `wake`, because `seq` is a `usize` and a futex is 32
+//! bits. `wake` holds the low 32 bits of the completed-write count; every unlock stores
+//! the new count there *before* its swap. A writer that wants to sleep while the lock is
+//! held at count `c` first makes sure `PARKED` is set in `seq` (a `Relaxed`
+//! compare-exchange from the odd value it saw), then calls `futex::wait(wake, c)`. The
+//! holder's swap is later in `seq`'s modification order than that `PARKED` (the swap
+//! is what ends the odd value), so the holder sees `PARKED`, and it wakes one sleeper
+//! after it changed `wake`: the sleeper either finds `wake != c` and does not sleep, or
+//! is asleep when the wake comes. A writer that has slept takes the lock with `PARKED`
+//! already set, so its own unlock wakes the next sleeper (as std's futex mutex does
+//! with its "contended" state). The only case this misses needs a writer to stall
+//! between registering and sleeping for exactly a multiple of 2<sup>32</sup> writes.
+//!
+//! Readers never block writers and writers never wait for readers: a reader that keeps
+//! losing to writes spins, then yields; it never sleeps (it would need a writer to
+//! wake it, and a writer must never have to look for readers).
+//!
+//! No poisoning: if the closure given to [`SeqLock::update`] panics, nothing was
+//! stored, the lock is released and the old value stays.
+//!
+//! # Memory ordering
+//!
+//! A reader's copy passes the check only if every chunk it read was stored by the
+//! write that completed at `s1` (the value of the first load) or before, and none by a
+//! later write:
+//!
+//! - **Nothing too old.** The writer's swap to `s1` is `Release` and the reader's first
+//!   load of `seq` is `Acquire`: reading `s1` means every chunk store of that write
+//!   (and of the writes before it) happens before the reader's chunk loads, so by
+//!   coherence they cannot return anything older.
+//! - **Nothing too new.** If a chunk load returned a value stored by a later write,
+//!   the reader's `fence(Acquire)` (after the chunk loads) synchronises with that
+//!   writer's `fence(Release)` (before its chunk stores, after its lock
+//!   compare-exchange). So the lock compare-exchange, which moved `seq` past `s1`,
+//!   happens before the reader's second load of `seq`, which therefore cannot return
+//!   `s1` any more: the check fails. Fences are needed on both sides because the
+//!   events to be ordered are the *later* chunk stores after the lock (a `Release`
+//!   compare-exchange only orders what comes *before* it) and the *earlier* chunk
+//!   loads before the second load (an `Acquire` load only orders what comes *after*
+//!   it). Making every chunk load `Acquire` instead of one fence would also work, at the
+//!   price of an `ldar`/`ldapr` per word on aarch64.
+//! - **Writers** are ordered by `seq` alone: the lock compare-exchange (`Acquire`) reads
+//!   the previous writer's unlock swap (`Release`), so [`SeqLock::update`] sees the last
+//!   value and its stores are coherence-ordered after the previous writer's.
+//! - **Sleeping writers** need no ordering beyond the atomicity of the swap and of the
+//!   `PARKED` compare-exchange (see above); the futex itself orders nothing.
+//!
+//! These are the weakest orderings that work; `loom-tests/seqlock.rs` fails when any of
+//! them is weakened (`../shared/tools/ordering-mutants` checks this).
+//!
+//! # Why `read_volatile` is not enough
+//!
+//! The classic seqlock (and the `seqlock` crate, and crossbeam's `AtomicCell`
+//! fallback) copies the value with a non-atomic `ptr::read_volatile` while the writer
+//! may be storing to it. In the Rust (C++) memory model a non-atomic read that races
+//! with a write is a *data race*, which is undefined behaviour whatever the copy is
+//! used for afterwards: volatile only stops the compiler from eliding or merging the
+//! access, it does not make it atomic, and fences only order *atomic* accesses, so the
+//! validation argument above does not even apply to it. Miri reports the race and
+//! loom's `UnsafeCell` reports a causality violation (see the broken twin in
+//! `loom-tests/seqlock.rs`). With `Relaxed` atomic chunks the same race is defined
+//! (each load returns some stored value) and the fences do apply.
+//!
+//! # What a read executes
+//!
+//! For a `[u64; 8]` payload, `read` inlines to (rustc 1.95, `-C opt-level=3`, checked
+//! with `--emit asm`; the retry loop is an out-of-line `#[cold]` call):
+//!
+//! - **x86_64**: `mov` (seq), `test` bit 0, 8 × `mov` (chunks), `mov` (seq), `cmp`.
+//!   `Acquire` loads and fences are plain `mov`s under x86's TSO, so this is
+//!   instruction for instruction what the `seqlock` crate's racy `read_volatile`
+//!   version compiles to, without the UB.
+//! - **aarch64**: `ldar` (seq; `ldapr` with `+rcpc`), `tbnz`, 8 × `ldr`, `dmb ishld`,
+//!   `ldr` (seq), `cmp`: again the same sequence as the `seqlock` crate's (volatile
+//!   accesses are not merged into `ldp` either).
+//! - Tails use narrower loads: a 7-byte payload is one `ldr w`, `ldrh` and `ldrb`
+//!   (`mov`, `movzwl`, `movzbl` on x86_64).
+//!
+//! A write (uncontended) is `lock cmpxchg`, 8 × `mov`, `mov` (wake), `xchg` on x86_64:
+//! the same two locked instructions as a mutex lock and unlock. On aarch64 (default
+//! `outline-atomics`) it is `__aarch64_cas8_acq`, `dmb ish`, 8 × `str`, `str w`
+//! (wake), `__aarch64_swp8_rel` (LSE `casa`/`swpl` where the CPU has them).
+
+mod payload;
+
+use crate::backoff::Backoff;
+use crate::futex;
+use crate::sync;
+use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use crate::sync::atomic::{AtomicU32, AtomicUsize, fence};
+use bytemuck::NoUninit;
+use core::fmt;
+use core::mem::MaybeUninit;
+use payload::Payload;
+
+/// `seq` bit 0: a write is in progress ("odd").
+const WRITING: usize = 1;
+/// `seq` bit 1, only ever set together with `WRITING`: a writer may sleep on `wake`.
+const PARKED: usize = 2;
+/// `seq` increment per completed write (bits 2.. count writes).
+const ONE_WRITE: usize = 4;
+
+/// The low 32 bits of the completed-write count in `seq`: the value of `wake` while
+/// `seq` holds it.
+#[inline(always)]
+fn wake_value(seq: usize) -> u32 {
+    (seq / ONE_WRITE) as u32
+}
+
+/// A sequence lock: wait-free-in-the-common-case reads of a `Copy` value, one writer at
+/// a time. See the [module docs](self) for the protocol.
+///
+/// ```
+/// let s = fencepost::SeqLock::new([1u64, 1]);
+/// s.write([2, 2]);
+/// s.update(|[a, b]| {
+///     *a += 1;
+///     *b += 1;
+/// });
+/// assert_eq!(s.read(), [3, 3]);
+/// ```
+#[repr(C)]
+pub struct SeqLock<T> {
+    /// Bit 0 `WRITING`, bit 1 `PARKED`, bits 2.. completed writes. Next to the payload,
+    /// so a small value shares the reader's cache line with it.
+    seq: AtomicUsize,
+    /// The value, accessed only through `Relaxed` atomic chunks while shared.
+    payload: Payload<T>,
+    /// Futex word for writers that sleep: the low 32 bits of `seq`'s completed-write
+    /// count, stored by every unlock before its swap.
+    wake: AtomicU32,
+}
+
+// SAFETY: a `SeqLock<T>` owns a `T` and moves it with itself: it is `Send` exactly when
+// `T` is (`T: NoUninit` means `T: Copy + 'static`, so there is no drop to worry about).
+unsafe impl<T: Send> Send for SeqLock<T> {}
+
+// SAFETY: through `&SeqLock<T>` other threads get copies of the `T` (`read`) and can
+// replace it (`write`, `update`), which is moving `T`s between threads, so `T: Send` is
+// required and enough, as for `Mutex<T>`. All shared accesses to the value are atomic
+// (see `payload.rs`) and a copy becomes a `T` only after validation, so no `&T` is ever
+// shared and `T: Sync` is not needed.
+unsafe impl<T: Send> Sync for SeqLock<T> {}
+
+impl<T: NoUninit> SeqLock<T> {
+    /// A seqlock holding `value`. `const` outside loom, so it can initialise a
+    /// `static`.
+    ///
+    /// ```
+    /// static CONFIG: fencepost::SeqLock<[u32; 4]> = fencepost::SeqLock::new([0; 4]);
+    /// CONFIG.write([1, 2, 3, 4]);
+    /// assert_eq!(CONFIG.read(), [1, 2, 3, 4]);
+    /// ```
+    #[cfg(not(fencepost_loom))]
+    #[inline]
+    pub const fn new(value: T) -> Self {
+        Self {
+            seq: AtomicUsize::new(0),
+            payload: Payload::new(value),
+            wake: AtomicU32::new(0),
+        }
+    }
+
+    /// A seqlock holding `value` (not `const` under loom, whose atomics are not).
+    #[cfg(fencepost_loom)]
+    pub fn new(value: T) -> Self {
+        Self {
+            seq: AtomicUsize::new(0),
+            payload: Payload::new(value),
+            wake: AtomicU32::new(0),
+        }
+    }
+
+    /// A copy of the value, retrying while a write overlaps the copy.
+    ///
+    /// Never blocks a writer and never writes shared memory. While writes keep
+    /// overlapping, it spins and then yields its time slice between attempts; it never
+    /// sleeps.
+    ///
+    /// Do not call it on the same lock from inside [`update`](Self::update)'s closure:
+    /// the write in progress never ends, so the read never succeeds.
+    ///
+    /// ```
+    /// let s = fencepost::SeqLock::new(7u8);
+    /// assert_eq!(s.read(), 7);
+    /// ```
+    #[inline]
+    pub fn read(&self) -> T {
+        // The loop stays inline and only the waiting is out of line, so the copy lives
+        // in registers and is returned from one place (a cold retry function returning
+        // a `T` would force the copy through memory twice: ~1.7x slower for 64 bytes in
+        // the `uncontended read, 64 B` comparison).
+        let mut attempts = 0;
+        loop {
+            if let Some(value) = self.try_read() {
+                return value;
+            }
+            Self::wait_before_retry(&mut attempts);
+        }
+    }
+
+    /// Waits before a reader's next attempt. A write keeps `seq` odd only while it
+    /// stores the chunks (tens of nanoseconds for small payloads), so a reader retries
+    /// after one spin hint instead of backing off exponentially (which overslept
+    /// writes several-fold in the `reads/s, writer in a tight loop` comparison); after
+    /// `READ_SPINS` failed attempts the writer is most likely descheduled in the middle
+    /// of a write (oversubscription), so the reader yields to let it finish.
+    #[cold]
+    fn wait_before_retry(attempts: &mut u32) {
+        if *attempts < READ_SPINS {
+            *attempts += 1;
+            sync::spin_loop();
+        } else {
+            sync::yield_now();
+        }
+    }
+
+    /// One attempt at a copy: `None` if a write was in progress when it started or
+    /// completed during the copy.
+    ///
+    /// ```
+    /// let s = fencepost::SeqLock::new(1.5f64);
+    /// // No writer: the attempt succeeds.
+    /// assert_eq!(s.try_read(), Some(1.5));
+    /// ```
+    #[inline]
+    pub fn try_read(&self) -> Option<T> {
+        let mut out = MaybeUninit::uninit();
+        if self.try_read_into(&mut out) {
+            // SAFETY: the copy in `out` validated, so it is a valid `T` (see
+            // `try_read_into`).
+            Some(unsafe { out.assume_init() })
+        } else {
+            None
+        }
+    }
+
+    /// One attempt at copying the value into `out`; true if the copy validated, which
+    /// makes `out` a valid `T`. On false, `out` may hold a torn copy.
+    #[inline(always)]
+    fn try_read_into(&self, out: &mut MaybeUninit<T>) -> bool {
+        // Every chunk stored by the write that stored `s1` (and by earlier ones) then
+        // happens before the chunk loads below, so none of them returns an older value;
+        // Relaxed would let a load return a value from before that write.
+        // Ordering: Acquire, pairs with the Release swap in `unlock`.
+        let s1 = self.seq.load(Acquire);
+        if s1 & WRITING != 0 {
+            return false;
+        }
+        self.payload.load_into(out);
+        // If any chunk load above returned a value stored after a writer's
+        // `fence(Release)`, this fence makes that writer's lock compare-exchange (which
+        // moved `seq` past `s1`) happen before the load below, so it cannot return `s1`.
+        // Without it the load below may still return `s1` although a chunk is newer (a
+        // torn copy accepted). An Acquire *load* below would not do: it orders what
+        // comes after it, not the chunk loads before it.
+        // Ordering: fence(Acquire), pairs with the writer's `fence(Release)` in `lock`.
+        fence(Acquire);
+        // `seq` did not change across the copy, so (see `# Memory ordering`) every
+        // chunk was stored by the write that completed at `s1` or earlier and none by a
+        // later one: `out` holds the bytes of one whole value a writer stored.
+        self.seq.load(Relaxed) == s1
+    }
+
+    /// Replaces the value. Writers are serialised: a second writer spins, then sleeps
+    /// until the first is done.
+    ///
+    /// ```
+    /// let s = fencepost::SeqLock::new([0u16; 3]);
+    /// s.write([1, 2, 3]);
+    /// assert_eq!(s.read(), [1, 2, 3]);
+    /// ```
+    #[inline]
+    pub fn write(&self, value: T) {
+        let guard = self.lock();
+        self.payload.store(&value);
+        drop(guard);
+    }
+
+    /// Changes the value in place with `f` and returns what `f` returns. The whole
+    /// update is one write: readers see the value before or after it, and no other
+    /// writer runs in between, so concurrent updates never lose one another.
+    ///
+    /// `f` must not read or write this same lock (that would wait for itself forever).
+    ///
+    /// ```
+    /// let counter = fencepost::SeqLock::new(0u64);
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..4 {
+    ///         s.spawn(|| {
+    ///             for _ in 0..1000 {
+    ///                 counter.update(|n| *n += 1);
+    ///             }
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(counter.read(), 4000);
+    /// let old = counter.update(|n| std::mem::replace(n, 0));
+    /// assert_eq!((old, counter.read()), (4000, 0));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Panics if `f` panics. The value is then left as it was and the lock released
+    /// (there is no poisoning).
+    #[inline]
+    pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let guard = self.lock();
+        // SAFETY: we hold the write lock, so nothing stores to the payload during this
+        // load, and the Acquire compare-exchange in `lock` read the previous writer's
+        // Release swap, so the load returns exactly the last value stored, whole: a
+        // valid `T`.
+        let mut value = unsafe { self.payload.load().assume_init() };
+        let result = f(&mut value);
+        self.payload.store(&value);
+        drop(guard);
+        result
+    }
+
+    /// The value, through exclusive access (no atomics, no check). Not available
+    /// under loom, whose atomics cannot be viewed as a `T`.
+    ///
+    /// ```
+    /// let mut s = fencepost::SeqLock::new(1u32);
+    /// *s.get_mut() += 1;
+    /// assert_eq!(s.read(), 2);
+    /// ```
+    #[cfg(not(fencepost_loom))]
+    #[inline]
+    pub fn get_mut(&mut self) -> &mut T {
+        self.payload.get_mut()
+    }
+
+    /// The value, consuming the lock.
+    ///
+    /// ```
+    /// let s = fencepost::SeqLock::new('x');
+    /// s.write('y');
+    /// assert_eq!(s.into_inner(), 'y');
+    /// ```
+    #[inline]
+    pub fn into_inner(self) -> T {
+        self.payload.into_inner()
+    }
+
+    /// Takes the write lock and returns the guard that releases it.
+    #[inline]
+    fn lock(&self) -> WriteGuard<'_, T> {
+        let seq = self.seq.load(Relaxed);
+        // Acquire makes `update` load the previous writer's value and orders our chunk
+        // stores after that writer's; Relaxed would let `update` start from an older
+        // value (a lost update) and let two writers' chunk stores interleave.
+        let locked = seq & WRITING == 0 && {
+            // Ordering: Acquire, pairs with the previous writer's Release swap in `unlock`.
+            let cas = self
+                .seq
+                .compare_exchange(seq, seq | WRITING, Acquire, Relaxed);
+            cas.is_ok()
+        };
+        let seq = if locked { seq } else { self.lock_contended() };
+        // This orders the compare-exchange that made `seq` odd before every chunk store
+        // that follows. The compare-exchange's own ordering cannot do this (Release
+        // orders what comes *before* an operation), and without it a reader could see a
+        // new chunk and still the old, even `seq`.
+        // Ordering: fence(Release), pairs with the reader's `fence(Acquire)` in `try_read`.
+        fence(Release);
+        WriteGuard { lock: self, seq }
+    }
+
+    /// Spins, then sleeps, until the write lock is ours; returns the even `seq` value
+    /// it was taken from.
+    #[cold]
+    fn lock_contended(&self) -> usize {
+        let mut backoff = Backoff::with_yields();
+        // A writer that has slept locks with `PARKED` set, so that its unlock wakes
+        // the next sleeper (it cannot know whether others still sleep).
+        let mut slept = false;
+        let mut seq = self.seq.load(Relaxed);
+        loop {
+            if seq & WRITING == 0 {
+                let locked = if slept {
+                    seq | WRITING | PARKED
+                } else {
+                    seq | WRITING
+                };
+                // Ordering: Acquire, as in `lock`. On failure, retry at once with the
+                // value that beat us (re-loading could return an older one).
+                match self.seq.compare_exchange(seq, locked, Acquire, Relaxed) {
+                    Ok(_) => return seq,
+                    Err(actual) => seq = actual,
+                }
+                continue;
+            }
+            if !backoff.should_park() {
+                backoff.snooze();
+                seq = self.seq.load(Relaxed);
+                continue;
+            }
+            // Only atomicity matters here: the holder's unlock swap comes after this in
+            // `seq`'s modification order, so it sees `PARKED` and wakes a sleeper.
+            if seq & PARKED == 0 {
+                if let Err(actual) = self
+                    .seq
+                    .compare_exchange(seq, seq | PARKED, Relaxed, Relaxed)
+                {
+                    seq = actual;
+                    continue;
+                }
+            }
+            futex::wait(&self.wake, wake_value(seq), None);
+            slept = true;
+            backoff.reset();
+            seq = self.seq.load(Relaxed);
+        }
+    }
+
+    /// Releases the write lock taken at the even value `seq`.
+    #[inline]
+    fn unlock(&self, seq: usize) {
+        let next = seq.wrapping_add(ONE_WRITE);
+        // Before the swap, so that a writer that saw the lock held at `seq` and sleeps
+        // on `wake_value(seq)` either sees this value and does not sleep, or is woken
+        // below. Relaxed: the futex compares the value itself; it orders nothing.
+        self.wake.store(wake_value(next), Relaxed);
+        // Readers that see `next` see every chunk stored above, and the next writer
+        // starts from this value. A swap rather than a store, to learn atomically
+        // whether a writer registered as `PARKED`.
+        // Ordering: Release, pairs with the Acquire load in `try_read` and the Acquire
+        // compare-exchange in `lock`.
+        let prev = self.seq.swap(next, Release);
+        if prev & PARKED != 0 {
+            self.wake_writer();
+        }
+    }
+
+    #[cold]
+    fn wake_writer(&self) {
+        futex::wake_one(&self.wake);
+    }
+}
+
+/// Holds the write lock; releases it on drop, also when `update`'s closure panics.
+struct WriteGuard<'a, T: NoUninit> {
+    lock: &'a SeqLock<T>,
+    /// The even `seq` value the lock was taken from.
+    seq: usize,
+}
+
+impl<T: NoUninit> Drop for WriteGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.lock.unlock(self.seq);
+    }
+}
+
+impl<T: NoUninit + Default> Default for SeqLock<T> {
+    /// A seqlock holding `T::default()`.
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+impl<T: NoUninit> From<T> for SeqLock<T> {
+    fn from(value: T) -> Self {
+        Self::new(value)
+    }
+}
+
+impl<T: NoUninit + fmt::Debug> fmt::Debug for SeqLock<T> {
+    /// Shows a snapshot of the value, or `<write in progress>` if writes kept
+    /// overlapping a few attempts (formatting never waits for a writer, so it cannot
+    /// hang inside [`SeqLock::update`]'s closure).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("SeqLock");
+        match (0..DEBUG_ATTEMPTS).find_map(|_| self.try_read()) {
+            Some(value) => d.field("value", &value),
+            None => d.field("value", &format_args!("<write in progress>")),
+        };
+        d.finish()
+    }
+}
+
+/// Failed read attempts (each after one spin hint) before a reader starts yielding.
+const READ_SPINS: u32 = 16;
+
+/// How many times `Debug` tries to take a snapshot.
+const DEBUG_ATTEMPTS: usize = 4;
