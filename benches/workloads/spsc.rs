@@ -179,6 +179,12 @@ impl Queue for StdSyncChannel {
 
 /// Runs `producer` on CPU 1 and `consumer` on CPU 0, released together; returns the
 /// time from the release to the consumer's return.
+///
+/// The two closures' environments are heap blocks allocated back to back, so the
+/// workloads move the queue handles onto each thread's stack first: otherwise the
+/// handles' per-operation writes (own index, caches) may share a cache line between the
+/// two threads, which made every implementation's streaming figure swing several-fold
+/// with the allocation layout.
 fn two_threads<P, C>(producer: P, consumer: C) -> Duration
 where
     P: FnOnce() + Send,
@@ -204,9 +210,13 @@ where
 
 /// `n` items from one thread to the other through a queue of `capacity`.
 pub fn stream<Q: Queue>(capacity: usize, n: u64) -> Duration {
-    let (mut tx, mut rx) = Q::channel(capacity);
+    let (tx, rx) = Q::channel(capacity);
     two_threads(
         move || {
+            // Own copy on this thread's stack: the closure's environment is a heap
+            // block next to the other thread's, and per-operation writes to the handle
+            // would false-share with it (see `two_threads`).
+            let mut tx = tx;
             for i in 0..n {
                 while !Q::push(&mut tx, i) {
                     spin_loop();
@@ -214,6 +224,10 @@ pub fn stream<Q: Queue>(capacity: usize, n: u64) -> Duration {
             }
         },
         move || {
+            // Own copy on this thread's stack: the closure's environment is a heap
+            // block next to the other thread's, and per-operation writes to the handle
+            // would false-share with it (see `two_threads`).
+            let mut rx = rx;
             let mut sum = 0u64;
             for _ in 0..n {
                 loop {
@@ -236,9 +250,13 @@ pub fn stream<Q: Queue>(capacity: usize, n: u64) -> Duration {
 
 /// `n` items in batches of `batch` through a queue of `capacity`.
 pub fn batches<Q: BatchQueue>(capacity: usize, batch: usize, n: u64) -> Duration {
-    let (mut tx, mut rx) = Q::channel(capacity);
+    let (tx, rx) = Q::channel(capacity);
     two_threads(
         move || {
+            // Own copy on this thread's stack: the closure's environment is a heap
+            // block next to the other thread's, and per-operation writes to the handle
+            // would false-share with it (see `two_threads`).
+            let mut tx = tx;
             let mut buf = vec![0u64; batch];
             let mut next = 0u64;
             while next < n {
@@ -258,6 +276,10 @@ pub fn batches<Q: BatchQueue>(capacity: usize, batch: usize, n: u64) -> Duration
             }
         },
         move || {
+            // Own copy on this thread's stack: the closure's environment is a heap
+            // block next to the other thread's, and per-operation writes to the handle
+            // would false-share with it (see `two_threads`).
+            let mut rx = rx;
             let mut buf = vec![0u64; batch];
             let mut got = 0u64;
             let mut sum = 0u64;
@@ -283,10 +305,14 @@ pub fn batches<Q: BatchQueue>(capacity: usize, batch: usize, n: u64) -> Duration
 /// `n` round trips: CPU 0 pushes into one queue, an echo thread on CPU 1 pops it and
 /// pushes it back through a second queue, CPU 0 waits for it. Returns the total time.
 pub fn round_trip<Q: Queue>(n: u64) -> Duration {
-    let (mut ping_tx, mut ping_rx) = Q::channel(64);
-    let (mut pong_tx, mut pong_rx) = Q::channel(64);
+    let (ping_tx, ping_rx) = Q::channel(64);
+    let (pong_tx, pong_rx) = Q::channel(64);
     two_threads(
         move || {
+            // Own copy on this thread's stack: the closure's environment is a heap
+            // block next to the other thread's, and per-operation writes to the handle
+            // would false-share with it (see `two_threads`).
+            let (mut ping_rx, mut pong_tx) = (ping_rx, pong_tx);
             for _ in 0..n {
                 let v = loop {
                     if let Some(v) = Q::pop(&mut ping_rx) {
@@ -300,6 +326,10 @@ pub fn round_trip<Q: Queue>(n: u64) -> Duration {
             }
         },
         move || {
+            // Own copy on this thread's stack: the closure's environment is a heap
+            // block next to the other thread's, and per-operation writes to the handle
+            // would false-share with it (see `two_threads`).
+            let (mut ping_tx, mut pong_rx) = (ping_tx, pong_rx);
             for i in 0..n {
                 while !Q::push(&mut ping_tx, i) {
                     spin_loop();

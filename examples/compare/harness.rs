@@ -134,15 +134,20 @@ impl Harness {
         let rounds = if self.quick { 3 } else { 11 };
         let scale = Scale { quick: self.quick };
         let mut samples: Vec<Vec<f64>> = vec![Vec::new(); candidates.len()];
+        // A workload may pin the calling thread; every sample starts unpinned, so that
+        // the threads it spawns can be placed on any CPU.
         for (_, run) in candidates.iter_mut() {
+            crate::workloads::pin::unpin();
             run(scale); // warm-up: page faults, thread start-up, frequency
         }
         for round in 0..rounds {
             eprint!("\r{primitive} / {regime}: round {}/{rounds}   ", round + 1);
             for (i, (_, run)) in candidates.iter_mut().enumerate() {
+                crate::workloads::pin::unpin();
                 samples[i].push(unit.value(run(scale)));
             }
         }
+        crate::workloads::pin::unpin();
         eprintln!("\r{primitive} / {regime}: done{}", " ".repeat(20));
         let figures = candidates
             .iter()
