@@ -71,11 +71,9 @@ pub(super) fn init_asymmetric_fences() {}
 #[cfg_attr(target_os = "linux", allow(dead_code))]
 #[inline(always)]
 pub(super) fn light_fence() {
-    // Ordering: without an OS-wide barrier, the store→load handshake needs a SeqCst
-    // fence on both sides; Acquire/Release never orders a store before a later load.
-    // mutants: skip (not compiled under loom: futex/loom.rs models this same fence pair,
-    // and weakening it there is caught; no checker here observes store buffering on real
-    // hardware).
+    // Ordering: without membarrier, store→load (Dekker) needs a SeqCst fence on both
+    // sides; Acquire/Release never orders a store before a later load.
+    // mutants: skip (not built under loom; futex/loom.rs models this pair, caught there)
     fence(Ordering::SeqCst);
 }
 
@@ -92,9 +90,8 @@ pub(super) fn fast_light_fence() {
 
 #[cfg_attr(target_os = "linux", allow(dead_code))]
 pub(super) fn heavy_fence() {
-    // Ordering: pairs with `light_fence`'s fence(SeqCst); see there.
-    // mutants: skip (not compiled under loom: futex/loom.rs models this same fence pair,
-    // and weakening it there is caught; no checker here observes store buffering on real
-    // hardware).
+    // Ordering: without membarrier, store→load (Dekker) needs a SeqCst fence on both
+    // sides; Acquire/Release never orders a store before a later load.
+    // mutants: skip (not built under loom; futex/loom.rs models this pair, caught there)
     fence(Ordering::SeqCst);
 }

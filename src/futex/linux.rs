@@ -144,11 +144,9 @@ pub(super) fn fast_light_fence_ok() -> bool {
 #[inline(always)]
 pub(super) fn fast_light_fence() {
     if cfg!(miri) {
-        // Ordering: Miri has no membarrier, so the heavy half is a SeqCst fence, and the
-        // store→load handshake needs one here too.
-        // mutants: skip (not compiled under loom: futex/loom.rs models this same fence
-        // pair, and weakening it there is caught; no checker here observes store
-        // buffering on real hardware).
+        // Ordering: without membarrier, store→load (Dekker) needs a SeqCst fence on both
+        // sides; Acquire/Release never orders a store before a later load.
+        // mutants: skip (not built under loom; futex/loom.rs models this pair, caught there)
         fence(Ordering::SeqCst);
     } else {
         // Only called where `fast_light_fence_ok()` held: the heavy side's membarrier
@@ -162,12 +160,9 @@ pub(super) fn fast_light_fence() {
 #[cold]
 #[inline(never)]
 fn seq_cst_fence() {
-    // Ordering: store→load across threads (Dekker) needs a SeqCst fence on both sides
-    // when no membarrier is available; Acquire/Release never orders a store before a
-    // later load.
-    // mutants: skip (not compiled under loom: futex/loom.rs models this same fence pair,
-    // and weakening it there is caught; no checker here observes store buffering on real
-    // hardware).
+    // Ordering: without membarrier, store→load (Dekker) needs a SeqCst fence on both
+    // sides; Acquire/Release never orders a store before a later load.
+    // mutants: skip (not built under loom; futex/loom.rs models this pair, caught there)
     fence(Ordering::SeqCst);
 }
 
