@@ -4,143 +4,23 @@
 //! round-robin to the CPUs, so 8 oversubscribes a 2-core machine) with critical
 //! sections of ~0 ns and ~100 ns (M acquisitions/s, all threads together); and
 //! fairness: 8 threads for a fixed time, reported as the slowest thread's acquisition
-//! rate (M/s) with the max/min spread of per-thread counts printed beside it.
+//! rate (M/s) with the max/min spread of per-thread counts printed beside it. The lock
+//! types and loops live in `benches/workloads/mutex.rs`, shared with the criterion bench
+//! (which leaves its contended threads unpinned).
 
 use crate::harness::{Candidate, Harness, Sample, Scale, Unit, pin_to_cpu};
-use std::hint::black_box;
-use std::sync::Barrier;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// One lock type under test, protecting a `u64`.
-trait Lock: Sync + Send {
-    fn new() -> Self;
-    fn with(&self, f: impl FnOnce(&mut u64));
-}
+#[path = "../../benches/workloads/mutex.rs"]
+mod workload;
 
-impl Lock for fencepost::Mutex<u64> {
-    fn new() -> Self {
-        fencepost::Mutex::new(0)
-    }
-    #[inline]
-    fn with(&self, f: impl FnOnce(&mut u64)) {
-        f(&mut self.lock())
-    }
-}
-
-impl Lock for std::sync::Mutex<u64> {
-    fn new() -> Self {
-        std::sync::Mutex::new(0)
-    }
-    #[inline]
-    fn with(&self, f: impl FnOnce(&mut u64)) {
-        f(&mut self.lock().unwrap())
-    }
-}
-
-impl Lock for parking_lot::Mutex<u64> {
-    fn new() -> Self {
-        parking_lot::Mutex::new(0)
-    }
-    #[inline]
-    fn with(&self, f: impl FnOnce(&mut u64)) {
-        f(&mut self.lock())
-    }
-}
-
-impl Lock for spin::Mutex<u64> {
-    fn new() -> Self {
-        spin::Mutex::new(0)
-    }
-    #[inline]
-    fn with(&self, f: impl FnOnce(&mut u64)) {
-        f(&mut self.lock())
-    }
-}
-
-/// About `units` ns of dependent arithmetic inside the critical section.
-#[inline]
-fn critical_section(v: &mut u64, units: u32) {
-    let mut x = *v;
-    for _ in 0..units {
-        x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
-    }
-    *v = x.wrapping_add(1);
-}
-
-/// ~100 ns of work on a ~3 GHz core (same constant as `benches/mutex.rs`).
-const CS_100NS: u32 = 60;
-
-fn uncontended<L: Lock>(ops: u64) -> Sample {
-    let lock = L::new();
-    Sample::time(ops, || {
-        for _ in 0..ops {
-            black_box(&lock).with(|v| *v += 1);
-        }
-    })
-}
-
-fn contended<L: Lock>(threads: usize, units: u32, ops_per_thread: u64) -> Sample {
-    let lock = L::new();
-    let start_line = Barrier::new(threads + 1);
-    let start = std::thread::scope(|s| {
-        for i in 0..threads {
-            let (lock, start_line) = (&lock, &start_line);
-            s.spawn(move || {
-                pin_to_cpu(i);
-                start_line.wait();
-                for _ in 0..ops_per_thread {
-                    lock.with(|v| critical_section(v, units));
-                }
-            });
-        }
-        start_line.wait();
-        Instant::now()
-    });
-    Sample {
-        ops: threads as u64 * ops_per_thread,
-        elapsed: start.elapsed(),
-    }
-}
-
-/// Runs `threads` threads for `run_for`; returns each one's acquisition count and its
-/// longest single wait for the lock.
-fn shares<L: Lock>(threads: usize, run_for: Duration) -> Vec<(u64, Duration)> {
-    let lock = L::new();
-    let stop = AtomicBool::new(false);
-    let start_line = Barrier::new(threads + 1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|i| {
-                let (lock, stop, start_line) = (&lock, &stop, &start_line);
-                s.spawn(move || {
-                    pin_to_cpu(i);
-                    start_line.wait();
-                    let mut n = 0u64;
-                    let mut worst = Duration::ZERO;
-                    while !stop.load(Relaxed) {
-                        let asked = Instant::now();
-                        lock.with(|v| {
-                            worst = worst.max(asked.elapsed());
-                            critical_section(v, 0);
-                        });
-                        n += 1;
-                    }
-                    (n, worst)
-                })
-            })
-            .collect();
-        start_line.wait();
-        std::thread::sleep(run_for);
-        stop.store(true, Relaxed);
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
-}
+use workload::{CS_100NS, Lock};
 
 /// The slowest thread's rate as a sample; its share, the max/min spread and the
 /// longest single wait go to stderr.
-fn fairness<L: Lock>(name: &'static str, threads: usize, run_for: Duration) -> Sample {
-    let counts = shares::<L>(threads, run_for);
+fn fairness<L: Lock>(threads: usize, run_for: Duration) -> Sample {
+    let name = L::NAME;
+    let counts = workload::shares::<L>(threads, run_for, pin_to_cpu);
     let min = counts.iter().map(|c| c.0).min().unwrap();
     let max = counts.iter().map(|c| c.0).max().unwrap();
     let worst = counts.iter().map(|c| c.1).max().unwrap();
@@ -175,17 +55,30 @@ enum Job {
 }
 
 impl Job {
-    fn run<L: Lock>(self, name: &'static str, scale: Scale) -> Sample {
+    fn run<L: Lock>(self, scale: Scale) -> Sample {
         match self {
-            Job::Uncontended { ops } => uncontended::<L>(scale.ops(ops)),
+            Job::Uncontended { ops } => {
+                let (ops, lock) = (scale.ops(ops), L::new());
+                Sample::time(ops, || {
+                    for _ in 0..ops {
+                        workload::lock_unlock(&lock);
+                    }
+                })
+            }
             Job::Contended {
                 threads,
                 units,
                 ops_per_thread,
-            } => contended::<L>(threads, units, scale.ops(ops_per_thread)),
+            } => {
+                let ops_per_thread = scale.ops(ops_per_thread);
+                Sample {
+                    ops: threads as u64 * ops_per_thread,
+                    elapsed: workload::contended::<L>(threads, units, ops_per_thread, pin_to_cpu),
+                }
+            }
             Job::Fairness { threads } => {
                 let run_for = Duration::from_millis(scale.ops(200).max(20));
-                fairness::<L>(name, threads, run_for)
+                fairness::<L>(threads, run_for)
             }
         }
     }
@@ -196,19 +89,19 @@ fn candidates(job: Job) -> Vec<Candidate<'static>> {
     vec![
         (
             "fencepost",
-            Box::new(move |s| job.run::<fencepost::Mutex<u64>>("fencepost", s)),
+            Box::new(move |s| job.run::<fencepost::Mutex<u64>>(s)),
         ),
         (
             "std::sync::Mutex",
-            Box::new(move |s| job.run::<std::sync::Mutex<u64>>("std", s)),
+            Box::new(move |s| job.run::<std::sync::Mutex<u64>>(s)),
         ),
         (
             "parking_lot::Mutex",
-            Box::new(move |s| job.run::<parking_lot::Mutex<u64>>("parking_lot", s)),
+            Box::new(move |s| job.run::<parking_lot::Mutex<u64>>(s)),
         ),
         (
             "spin::Mutex",
-            Box::new(move |s| job.run::<spin::Mutex<u64>>("spin", s)),
+            Box::new(move |s| job.run::<spin::Mutex<u64>>(s)),
         ),
     ]
 }
