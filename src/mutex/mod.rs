@@ -147,13 +147,13 @@ use std::time::Duration;
 ///
 /// ```
 /// use fencepost::Mutex;
-/// use std::sync::Arc;
+/// use std::{sync::Arc, thread};
 ///
 /// let counter = Arc::new(Mutex::new(0u64));
 /// let handles: Vec<_> = (0..4)
 ///     .map(|_| {
 ///         let counter = Arc::clone(&counter);
-///         std::thread::spawn(move || {
+///         thread::spawn(move || {
 ///             for _ in 0..1000 {
 ///                 *counter.lock() += 1;
 ///             }

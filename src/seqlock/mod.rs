@@ -18,7 +18,8 @@
 //! }
 //!
 //! let quote = SeqLock::new(Quote { bid: 99.5, ask: 100.5, stamp: 1 });
-//! std::thread::scope(|s| {
+//! # use std::{thread};
+//! thread::scope(|s| {
 //!     s.spawn(|| {
 //!         for stamp in 2..1000 {
 //!             quote.update(|q| {
@@ -360,8 +361,9 @@ impl<T: NoUninit> SeqLock<T> {
     /// `f` must not read or write this same lock (that would wait for itself forever).
     ///
     /// ```
+    /// # use std::{thread};
     /// let counter = fencepost::SeqLock::new(0u64);
-    /// std::thread::scope(|s| {
+    /// thread::scope(|s| {
     ///     for _ in 0..4 {
     ///         s.spawn(|| {
     ///             for _ in 0..1000 {

@@ -142,8 +142,9 @@ impl<T> Consumer<T> {
     /// # Examples
     ///
     /// ```
+    /// # use std::{thread};
     /// let (mut tx, mut rx) = fencepost::spsc::channel(4);
-    /// let t = std::thread::spawn(move || tx.push(42).unwrap());
+    /// let t = thread::spawn(move || tx.push(42).unwrap());
     /// assert_eq!(rx.pop_blocking(), Some(42));
     /// t.join().unwrap();
     /// assert_eq!(rx.pop_blocking(), None);
