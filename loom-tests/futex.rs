@@ -2,7 +2,7 @@
 //! that never comes is a loom deadlock, and a correct wait/wake pair never deadlocks.
 #![cfg(fencepost_loom)]
 
-use fencepost::__loom_futex::{wait, wake_one};
+use fencepost::__loom_futex::{wait, wake_n, wake_one};
 use loom::sync::Arc;
 use loom::sync::atomic::AtomicU32;
 use loom::sync::atomic::Ordering::Relaxed;
@@ -62,5 +62,56 @@ fn broken_twin_change_without_wake_deadlocks() {
         };
         word.store(1, Relaxed);
         waiter.join().unwrap();
+    });
+}
+
+/// Two sleepers, one `wake_n(2)` after the store: both return in every interleaving
+/// (a sleeper that had not yet gone to sleep sees the new value instead).
+#[test]
+fn wake_n_two_releases_two_sleepers() {
+    loom::model(|| {
+        let word = Arc::new(AtomicU32::new(0));
+        let sleepers: Vec<_> = (0..2)
+            .map(|_| {
+                let word = Arc::clone(&word);
+                thread::spawn(move || {
+                    while word.load(Relaxed) == 0 {
+                        wait(&word, 0);
+                    }
+                })
+            })
+            .collect();
+        word.store(1, Relaxed);
+        assert!(wake_n(&word, 2) <= 2, "woke more than asked");
+        for s in sleepers {
+            s.join().unwrap();
+        }
+    });
+}
+
+/// Broken twin: two sleepers but `wake_n(1)`. In the interleavings where both sleep
+/// before the store, one is never woken and loom reports the deadlock: `wake_n` wakes
+/// at most `n`, so a caller that releases k waiters must ask for k (the semaphore's
+/// `add_permits` asks for as many as it can satisfy).
+#[test]
+#[should_panic]
+fn broken_twin_wake_n_too_few_deadlocks() {
+    loom::model(|| {
+        let word = std::sync::Arc::new(AtomicU32::new(0));
+        let sleepers: Vec<_> = (0..2)
+            .map(|_| {
+                let word = std::sync::Arc::clone(&word);
+                thread::spawn(move || {
+                    while word.load(Relaxed) == 0 {
+                        wait(&word, 0);
+                    }
+                })
+            })
+            .collect();
+        word.store(1, Relaxed);
+        wake_n(&word, 1);
+        for s in sleepers {
+            s.join().unwrap();
+        }
     });
 }

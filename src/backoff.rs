@@ -14,16 +14,20 @@
 //!
 //! Two policies:
 //! - [`Backoff::new`]: spin, then park. For waiters that the thread which frees them
-//!   wakes directly (the SPSC queue, the semaphore, the barrier). A `sched_yield` there
+//!   wakes directly (the SPSC queue, the semaphore). A `sched_yield` there
 //!   buys nothing: when nothing else is runnable it returns at once, and when other
 //!   processes are runnable it can give the CPU away for a whole scheduler slice
 //!   (milliseconds), a hundred times the sleep and wake it was meant to avoid (measured
 //!   on the shared 2-core VM: a semaphore ping-pong cost ~1 ms per round trip with
 //!   yield rounds, ~10 µs without).
-//! - [`Backoff::with_yields`]: spin, yield `YIELD_ROUNDS` times, then park. For lock
-//!   waiters (the mutex, seqlock writers), where the thread that will free them may be
-//!   preempted on the same CPU when threads oversubscribe the cores: yielding lets it
-//!   finish its critical section without the waiter paying for a futex sleep.
+//! - [`Backoff::with_yields`]: spin, yield `YIELD_ROUNDS` times, then park. For
+//!   seqlock writers, where the thread that will free them may be preempted on the same
+//!   CPU when threads oversubscribe the cores: yielding lets it finish its write without
+//!   the waiter paying for a futex sleep.
+//!
+//! The mutex and the barrier spin by their own rules: a wall-clock budget (the mutex's
+//! `# Spinning` docs), and a re-read of the word after every hint, only when the
+//! parties fit on the CPUs (the barrier's `# Algorithm` docs).
 
 use crate::sync;
 

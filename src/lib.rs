@@ -51,4 +51,9 @@ pub mod __loom_futex {
     pub fn wake_one(word: &AtomicU32) -> bool {
         crate::futex::wake_one(word)
     }
+
+    /// See `futex::wake_n`.
+    pub fn wake_n(word: &AtomicU32, n: u32) -> u32 {
+        crate::futex::wake_n(word, n)
+    }
 }

@@ -141,7 +141,8 @@ impl Semaphore {
     /// The most permits a semaphore can hold: `2^30 - 1`.
     pub const MAX_PERMITS: usize = (u32::MAX >> 2) as usize;
 
-    /// A semaphore with `permits` available permits.
+    /// A semaphore with `permits` available permits; `const` (outside loom), so it can
+    /// initialise a `static`.
     ///
     /// # Panics
     ///
@@ -152,9 +153,25 @@ impl Semaphore {
     /// ```
     /// let sem = fencepost::Semaphore::new(3);
     /// assert_eq!(sem.available_permits(), 3);
+    ///
+    /// static POOL: fencepost::Semaphore = fencepost::Semaphore::new(4);
+    /// assert_eq!(POOL.available_permits(), 4);
     /// ```
+    #[cfg(not(fencepost_loom))]
+    pub const fn new(permits: usize) -> Self {
+        let permits = new_permits(permits);
+        Self {
+            state: AtomicU32::new(permits << PERMIT_SHIFT),
+            sleepers: AtomicU32::new(0),
+            greedy: AtomicU32::new(0),
+        }
+    }
+
+    /// A semaphore with `permits` available permits (not `const` under loom, whose
+    /// atomics have no `const fn new`).
+    #[cfg(fencepost_loom)]
     pub fn new(permits: usize) -> Self {
-        let permits = checked_count(permits, "Semaphore::new: permits");
+        let permits = new_permits(permits);
         Self {
             state: AtomicU32::new(permits << PERMIT_SHIFT),
             sleepers: AtomicU32::new(0),
@@ -488,15 +505,24 @@ impl Semaphore {
             futex::wake_all(&self.state);
             return;
         }
-        for _ in 0..available {
-            if !futex::wake_one(&self.state) {
-                // Nobody left in the kernel; registered threads not yet asleep will see
-                // the new permits when their `futex_wait` compares the word.
-                break;
-            }
-        }
+        // Fewer permits than sleepers: wake that many, in one system call. Registered
+        // threads not yet asleep see the new permits when `futex_wait` compares the word.
+        futex::wake_n(&self.state, available);
     }
 }
+
+/// `permits` for `Semaphore::new`, checked in a `const fn` (whose panic message cannot
+/// format the argument).
+const fn new_permits(permits: usize) -> u32 {
+    assert!(
+        permits <= Semaphore::MAX_PERMITS,
+        "Semaphore::new: permits exceeds Semaphore::MAX_PERMITS (1073741823)"
+    );
+    permits as u32
+}
+
+// The limit spelled out in `new_permits`' message.
+const _: () = assert!(Semaphore::MAX_PERMITS == 1_073_741_823);
 
 /// `n` as a permit count, or a panic naming `what` and the limit.
 #[inline]

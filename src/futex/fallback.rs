@@ -59,6 +59,19 @@ pub(super) fn wake_one(word: &AtomicU32) -> bool {
     true
 }
 
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+pub(super) fn wake_n(word: &AtomicU32, n: u32) -> u32 {
+    // The bucket is shared: waking it all is a spurious wake-up for the others.
+    wake_all(word);
+    n
+}
+
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+pub(super) fn online_cpus() -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 pub(super) fn wake_all(word: &AtomicU32) {
     let b = bucket(word);
     drop(b.lock.lock().unwrap_or_else(PoisonError::into_inner));

@@ -1,7 +1,7 @@
 //! Linux: the `futex` and `membarrier` system calls.
 
 use core::sync::atomic::Ordering::Relaxed;
-use core::sync::atomic::{AtomicU8, AtomicU32, Ordering, compiler_fence, fence};
+use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering, compiler_fence, fence};
 use std::time::Duration;
 
 /// Sleeps while `*word == expected`, up to an absolute monotonic deadline.
@@ -46,6 +46,29 @@ pub(super) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -
 /// Wakes one waiter; `true` if the kernel woke one.
 pub(super) fn wake_one(word: &AtomicU32) -> bool {
     wake(word, 1) > 0
+}
+
+/// Wakes up to `n` waiters; how many the kernel woke.
+pub(super) fn wake_n(word: &AtomicU32, n: u32) -> u32 {
+    let woken = wake(word, i32::try_from(n).unwrap_or(i32::MAX));
+    u32::try_from(woken).unwrap_or(0)
+}
+
+/// Online CPUs (`sysconf(_SC_NPROCESSORS_ONLN)`), read once; 0 means not read yet.
+static ONLINE_CPUS: AtomicUsize = AtomicUsize::new(0);
+
+pub(super) fn online_cpus() -> usize {
+    // Relaxed: every thread computes the same value; a race only repeats the sysconf.
+    match ONLINE_CPUS.load(Relaxed) {
+        0 => {
+            // SAFETY: sysconf has no memory-safety preconditions.
+            let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+            let n = usize::try_from(n).unwrap_or(1).max(1);
+            ONLINE_CPUS.store(n, Relaxed);
+            n
+        }
+        n => n,
+    }
 }
 
 /// Wakes all waiters.

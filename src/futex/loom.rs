@@ -71,6 +71,25 @@ pub(super) fn wake_one(word: &AtomicU32) -> bool {
     }
 }
 
+pub(super) fn wake_n(word: &AtomicU32, n: u32) -> u32 {
+    let table = TABLE.lock().unwrap();
+    match table.words.get(&key(word)) {
+        Some((sleeping, cond)) => {
+            // loom's `notify_one` pops a distinct waiter each time.
+            let woken = n.min(u32::try_from(*sleeping).unwrap_or(u32::MAX));
+            for _ in 0..woken {
+                cond.notify_one();
+            }
+            woken
+        }
+        None => 0,
+    }
+}
+
+pub(super) fn online_cpus() -> usize {
+    usize::MAX
+}
+
 pub(super) fn wake_all(word: &AtomicU32) {
     let table = TABLE.lock().unwrap();
     if let Some((_, cond)) = table.words.get(&key(word)) {

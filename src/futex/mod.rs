@@ -7,7 +7,7 @@
 //!   `timeout` has elapsed, and retries `EINTR` itself. A timeout is turned into an
 //!   absolute `CLOCK_MONOTONIC` deadline once, so retries never extend it.
 //! - [`wake_one`] wakes at most one waiter and says whether it woke someone (where the
-//!   OS tells); [`wake_all`] wakes every waiter.
+//!   OS tells); [`wake_n`] wakes at most `n` in one call; [`wake_all`] wakes every waiter.
 //! - **No memory ordering.** `wait` and `wake` order nothing. Every happens-before edge a
 //!   primitive relies on comes from atomic operations on the word (or on other atomics)
 //!   made by the primitive itself; a woken thread re-reads the state it waits on.
@@ -70,6 +70,14 @@ pub(crate) fn wake_one(word: &AtomicU32) -> bool {
     imp::wake_one(word)
 }
 
+/// Wakes at most `n` threads sleeping on `word`, in one call; returns how many it woke
+/// (as far as the OS says: the fallback wakes its whole bucket and reports `n`; loom
+/// reports how many it notified).
+#[inline]
+pub(crate) fn wake_n(word: &AtomicU32, n: u32) -> u32 {
+    imp::wake_n(word, n)
+}
+
 /// Wakes every thread sleeping on `word`.
 #[inline]
 #[allow(
@@ -78,6 +86,19 @@ pub(crate) fn wake_one(word: &AtomicU32) -> bool {
 )]
 pub(crate) fn wake_all(word: &AtomicU32) {
     imp::wake_all(word)
+}
+
+/// The number of online CPUs, read once per process (loom: unbounded, so that every
+/// spin path is explored).
+///
+/// Deliberately not the calling thread's affinity mask (`available_parallelism` on
+/// Linux): threads that share a primitive are often pinned one per CPU, and each one's
+/// mask would then say 1. Where this overcounts (a cpuset- or quota-limited container),
+/// a caller that spins only when its threads fit on the CPUs spins when it should not:
+/// a bounded loss. Undercounting would forbid spinning where it pays most.
+#[inline]
+pub(crate) fn online_cpus() -> usize {
+    imp::online_cpus()
 }
 
 /// Decides once per process whether [`heavy_fence`] can use `membarrier`.
@@ -194,6 +215,40 @@ mod tests {
         for s in sleepers {
             s.join().unwrap();
         }
+    }
+
+    #[test]
+    fn wake_n_wakes_at_most_n_and_all_leave_once_the_word_changes() {
+        let word = Arc::new(AtomicU32::new(0));
+        let sleepers: Vec<_> = (0..3)
+            .map(|_| {
+                let word = Arc::clone(&word);
+                std::thread::spawn(move || {
+                    while word.load(Relaxed) == 0 {
+                        wait(&word, 0, None);
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 20 }));
+        // The word has not changed: whoever is woken goes back to sleep.
+        let woken = wake_n(&word, 2);
+        if cfg!(target_os = "linux") {
+            assert!(woken <= 2, "woke {woken}");
+        }
+        word.store(1, Relaxed);
+        wake_n(&word, 3);
+        for s in sleepers {
+            s.join().unwrap();
+        }
+        if cfg!(target_os = "linux") {
+            assert_eq!(wake_n(&word, 5), 0, "nobody left asleep");
+        }
+    }
+
+    #[test]
+    fn online_cpus_is_at_least_one() {
+        assert!(online_cpus() >= 1);
     }
 
     #[test]
