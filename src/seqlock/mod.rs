@@ -74,19 +74,27 @@
 //! (`Relaxed`), and a swap of `seq` to `s + 4` (Release), which clears `WRITING` and
 //! `PARKED`, counts the write, and tells the writer whether someone must be woken.
 //!
-//! **Contended writers** spin, then yield (`Backoff`), then sleep on a
-//! separate 32-bit futex word, `wake`, because `seq` is a `usize` and a futex is 32
-//! bits. `wake` holds the low 32 bits of the completed-write count; every unlock stores
-//! the new count there *before* its swap. A writer that wants to sleep while the lock is
-//! held at count `c` first makes sure `PARKED` is set in `seq` (a `Relaxed`
-//! compare-exchange from the odd value it saw), then calls `futex::wait(wake, c)`. The
-//! holder's swap is later in `seq`'s modification order than that `PARKED` (the swap
-//! is what ends the odd value), so the holder sees `PARKED`, and it wakes one sleeper
-//! after it changed `wake`: the sleeper either finds `wake != c` and does not sleep, or
-//! is asleep when the wake comes. A writer that has slept takes the lock with `PARKED`
-//! already set, so its own unlock wakes the next sleeper (as std's futex mutex does
-//! with its "contended" state). The only case this misses needs a writer to stall
-//! between registering and sleeping for exactly a multiple of 2<sup>32</sup> writes.
+//! **Contended writers** spin, then yield (`Backoff`), then sleep on a separate 32-bit
+//! futex word, `wake` (`seq` is a `usize` and a futex is 32 bits), which counts
+//! wake-ups, as std's futex `RwLock` counts writer notifications in `writer_notify`. A
+//! writer that wants to sleep while the lock is held first makes sure `PARKED` is set in
+//! `seq` (a `Relaxed` compare-exchange from the odd value it saw), then reads `wake`,
+//! then re-reads `seq`, and sleeps on `wake` only if the lock is still held with
+//! `PARKED`. An unlock swap that sees `PARKED` bumps `wake` and wakes one writer. The
+//! bump comes *after* the swap, so it is never counted in what a sleeper read while the
+//! hold that this swap ends was still visible to it: the futex either sees the bump or
+//! the sleeper is queued before the wake-up comes. A writer that has slept takes the lock
+//! with `PARKED` already set, so its own unlock wakes the next sleeper (as std's futex
+//! mutex does with its "contended" state). The only case this misses needs a writer to
+//! stall between reading `wake` and sleeping for exactly a multiple of 2<sup>32</sup>
+//! wake-ups.
+//!
+//! Nothing on this path spins on another writer's progress: while the lock is held a
+//! waiter can always sleep, and `wake` changes only after `seq` did. (An earlier
+//! version stored the write count in `wake` *before* the unlock swap; two waiters that
+//! found it already changed then had to spin until that swap landed, which loom reports
+//! as exceeding its branch limit once two preemptions let it starve the unlocking
+//! writer.)
 //!
 //! Readers never block writers and writers never wait for readers: a reader that keeps
 //! losing to writes spins, then yields; it never sleeps (it would need a writer to
@@ -119,8 +127,14 @@
 //! - **Writers** are ordered by `seq` alone: the lock compare-exchange (`Acquire`) reads
 //!   the previous writer's unlock swap (`Release`), so [`SeqLock::update`] sees the last
 //!   value and its stores are coherence-ordered after the previous writer's.
-//! - **Sleeping writers** need no ordering beyond the atomicity of the swap and of the
-//!   `PARKED` compare-exchange (see above); the futex itself orders nothing.
+//! - **Sleeping writers**: the `PARKED` compare-exchange needs only atomicity (the
+//!   unlock swap that ends the hold comes later in `seq`'s modification order, so it
+//!   sees `PARKED`). The bump of `wake` is `Release` and the sleeper's load of `wake`
+//!   is `Acquire`: if that load returned the bump (or a later one), the unlock swap
+//!   before the bump happens before the sleeper's re-read of `seq`, which then cannot
+//!   return the hold that swap ended, so the sleeper does not sleep on it. With
+//!   `Relaxed`, it could count the bump, still see the old hold, and sleep through its
+//!   only wake-up. The futex itself orders nothing.
 //!
 //! These are the weakest orderings that work; `loom-tests/seqlock.rs` fails when any of
 //! them is weakened (`../shared/tools/ordering-mutants` checks this).
@@ -153,10 +167,11 @@
 //! - Tails use narrower loads: a 7-byte payload is one `ldr w`, `ldrh` and `ldrb`
 //!   (`mov`, `movzwl`, `movzbl` on x86_64).
 //!
-//! A write (uncontended) is `lock cmpxchg`, 8 × `mov`, `mov` (wake), `xchg` on x86_64:
-//! the same two locked instructions as a mutex lock and unlock. On aarch64 (default
-//! `outline-atomics`) it is `__aarch64_cas8_acq`, `dmb ish`, 8 × `str`, `str w`
-//! (wake), `__aarch64_swp8_rel` (LSE `casa`/`swpl` where the CPU has them).
+//! A write (uncontended) is `lock cmpxchg`, 8 × `mov`, `xchg`, `test` (`PARKED`) on
+//! x86_64: the same two locked instructions as a mutex lock and unlock, and no store
+//! beyond `seq` and the payload (`wake` is touched only when a writer sleeps). On
+//! aarch64 (default `outline-atomics`) it is `__aarch64_cas8_acq`, `dmb ish`, 8 ×
+//! `str`, `__aarch64_swp8_rel` (LSE `casa`/`swpl` where the CPU has them).
 
 mod payload;
 
@@ -177,13 +192,6 @@ const PARKED: usize = 2;
 /// `seq` increment per completed write (bits 2.. count writes).
 const ONE_WRITE: usize = 4;
 
-/// The low 32 bits of the completed-write count in `seq`: the value of `wake` while
-/// `seq` holds it.
-#[inline(always)]
-fn wake_value(seq: usize) -> u32 {
-    (seq / ONE_WRITE) as u32
-}
-
 /// A sequence lock: wait-free-in-the-common-case reads of a `Copy` value, one writer at
 /// a time. See the [module docs](self) for the protocol.
 ///
@@ -203,8 +211,8 @@ pub struct SeqLock<T> {
     seq: AtomicUsize,
     /// The value, accessed only through `Relaxed` atomic chunks while shared.
     payload: Payload<T>,
-    /// Futex word for writers that sleep: the low 32 bits of `seq`'s completed-write
-    /// count, stored by every unlock before its swap.
+    /// Futex word for writers that sleep: how many times an unlock woke a writer
+    /// (wrapping), bumped after the unlock swap that saw `PARKED`.
     wake: AtomicU32,
 }
 
@@ -453,6 +461,8 @@ impl<T: NoUninit> SeqLock<T> {
         // A writer that has slept locks with `PARKED` set, so that its unlock wakes
         // the next sleeper (it cannot know whether others still sleep).
         let mut slept = false;
+        // Relaxed re-reads of `seq` throughout: they only decide when to try the
+        // Acquire compare-exchange, or whether to sleep (see the `wake` load below).
         let mut seq = self.seq.load(Relaxed);
         loop {
             if seq & WRITING == 0 {
@@ -485,7 +495,19 @@ impl<T: NoUninit> SeqLock<T> {
                     continue;
                 }
             }
-            futex::wait(&self.wake, wake_value(seq), None);
+            // Read the wake-up count *before* checking that the lock is still held
+            // with `PARKED`: the unlock that ends that hold bumps `wake` after its
+            // swap, so it cannot be counted in `epoch` (see `wake_writer`), and the
+            // futex either sees the bump or is asleep before the wake-up comes. With
+            // Relaxed, `epoch` could already count that bump while the load below
+            // still returns the hold it ended: a sleep that no wake-up ends.
+            // Ordering: Acquire, pairs with the Release `fetch_add` in `wake_writer`.
+            let epoch = self.wake.load(Acquire);
+            seq = self.seq.load(Relaxed);
+            if seq & (WRITING | PARKED) != WRITING | PARKED {
+                continue;
+            }
+            futex::wait(&self.wake, epoch, None);
             slept = true;
             backoff.reset();
             seq = self.seq.load(Relaxed);
@@ -495,24 +517,28 @@ impl<T: NoUninit> SeqLock<T> {
     /// Releases the write lock taken at the even value `seq`.
     #[inline]
     fn unlock(&self, seq: usize) {
-        let next = seq.wrapping_add(ONE_WRITE);
-        // Before the swap, so that a writer that saw the lock held at `seq` and sleeps
-        // on `wake_value(seq)` either sees this value and does not sleep, or is woken
-        // below. Relaxed: the futex compares the value itself; it orders nothing.
-        self.wake.store(wake_value(next), Relaxed);
-        // Readers that see `next` see every chunk stored above, and the next writer
-        // starts from this value. A swap rather than a store, to learn atomically
-        // whether a writer registered as `PARKED`.
+        // Readers that see the new value see every chunk stored before it, and the
+        // next writer starts from this value. A swap rather than a store, to learn
+        // atomically whether a writer registered as `PARKED`.
         // Ordering: Release, pairs with the Acquire load in `try_read` and the Acquire
         // compare-exchange in `lock`.
-        let prev = self.seq.swap(next, Release);
+        let prev = self.seq.swap(seq.wrapping_add(ONE_WRITE), Release);
         if prev & PARKED != 0 {
             self.wake_writer();
         }
     }
 
+    /// Wakes one writer sleeping in `lock_contended`, after the unlock swap that saw
+    /// `PARKED`.
     #[cold]
     fn wake_writer(&self) {
+        // The bump comes after the swap, so a sleeper that read `wake` before it sees
+        // `wake` changed (or is asleep when the wake-up comes), and one that read it
+        // after it also sees the swap (this Release, its Acquire), so it does not sleep
+        // on the hold this swap ended. Relaxed would let a sleeper count the bump and
+        // still see that hold: it would sleep through its only wake-up.
+        // Ordering: Release, pairs with the Acquire load of `wake` in `lock_contended`.
+        self.wake.fetch_add(1, Release);
         futex::wake_one(&self.wake);
     }
 }
