@@ -10,6 +10,7 @@
 //! | `mutex` | [`Mutex<T>`], [`RawMutex`] | Drepper's three-state futex word (unlocked / locked / contended), one CAS each way when uncontended, a bounded spin only while nobody sleeps; a waiter that slept 1 ms gets the lock handed to it ([memory ordering](Mutex#memory-ordering)) |
 //! | [`semaphore`] | counting [`Semaphore`] | permits and a sleepers bit in one 32-bit futex word: returning a permit and learning whether anyone sleeps is one `fetch_add`; bounded spin, then sleep; timed-out waiters withdraw ([memory ordering](semaphore#memory-ordering)) |
 //! | [`barrier`] | reusable [`Barrier`] | arrival count, sleepers bit and generation in one word, so arriving, withdrawing on timeout and releasing a generation are each one CAS; spin, then futex; wrap-around cannot release early ([memory ordering](barrier#memory-ordering)) |
+//! | [`hash_map`] | concurrent [`HashMap<K, V, S>`] | sharded single-writer tables of 64-byte groups (a control word of tags matched SWAR-style, so a miss reads one cache line); wait-free readers that never lock, retry or write beyond an epoch pin; an epoch scheme of its own in which only writers free; closures run exactly once under the shard lock ([memory ordering](hash_map#memory-ordering)) |
 //! | [`seqlock`] | [`SeqLock<T>`]: a `Copy` value read by many, written by one at a time | Boehm's fences over `Relaxed` atomic chunks: readers never write shared memory and no read races a write non-atomically, so it is sound where the classic `read_volatile` seqlock is UB ([memory ordering](seqlock#memory-ordering)) |
 //!
 //! Every module documents its protocol in a `# Memory ordering` section, and every
@@ -25,6 +26,7 @@
 mod backoff;
 pub mod barrier;
 mod futex;
+pub mod hash_map;
 mod mutex;
 pub mod semaphore;
 pub mod seqlock;
@@ -32,6 +34,7 @@ pub mod spsc;
 mod sync;
 
 pub use barrier::{Barrier, BarrierTimeout, BarrierWaitResult};
+pub use hash_map::HashMap;
 pub use mutex::{Mutex, MutexGuard, RawMutex};
 pub use semaphore::{Semaphore, SemaphorePermit};
 pub use seqlock::SeqLock;

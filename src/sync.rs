@@ -19,6 +19,7 @@ pub(crate) use loom_impl::*;
 #[cfg(not(fencepost_loom))]
 mod std_impl {
     pub(crate) mod atomic {
+        pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr};
         #[allow(
             unused_imports,
             reason = "offered to every primitive; not all use each"
@@ -30,6 +31,7 @@ mod std_impl {
 
     use core::mem::MaybeUninit;
     pub(crate) use std::sync::Arc;
+    pub(crate) use std::thread_local;
 
     /// `core::cell::UnsafeCell` with loom's closure-based access API.
     #[derive(Debug)]
@@ -119,11 +121,17 @@ mod std_impl {
     pub(crate) fn yield_now() {
         std::thread::yield_now();
     }
+
+    /// The number of CPUs this process may run on (1 if unknown).
+    pub(crate) fn available_parallelism() -> usize {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    }
 }
 
 #[cfg(fencepost_loom)]
 mod loom_impl {
     pub(crate) mod atomic {
+        pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr};
         #[allow(
             unused_imports,
             reason = "offered to every primitive; not all use each"
@@ -136,6 +144,7 @@ mod loom_impl {
     use core::mem::MaybeUninit;
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::Arc;
+    pub(crate) use loom::{lazy_static, thread_local};
 
     /// `n` uninitialised cells, each tracked by loom.
     pub(crate) fn uninit_cells<T>(n: usize) -> Box<[UnsafeCell<MaybeUninit<T>>]> {
@@ -177,5 +186,10 @@ mod loom_impl {
     /// Yields to loom's scheduler.
     pub(crate) fn yield_now() {
         loom::thread::yield_now();
+    }
+
+    /// Models see one CPU.
+    pub(crate) fn available_parallelism() -> usize {
+        1
     }
 }
