@@ -62,6 +62,9 @@ impl Unit {
 /// A candidate: a name and a closure that runs the workload once and measures it.
 pub type Candidate<'a> = (&'a str, Box<dyn FnMut(Scale) -> Sample + 'a>);
 
+/// A candidate whose one run yields one figure per regime of a `group_multi`.
+pub type MultiCandidate<'a> = (&'a str, Box<dyn FnMut(Scale) -> Vec<Sample> + 'a>);
+
 /// How big one sample should be: `Scale::ops(full)` scales a full-run op count down for
 /// `--quick`.
 #[derive(Clone, Copy, Debug)]
@@ -87,6 +90,8 @@ struct Row {
 /// Collects the groups of one run and writes the report.
 pub struct Harness {
     quick: bool,
+    /// Interleaved rounds per group in a full run (`--quick`: 3).
+    rounds: usize,
     only: Option<String>,
     rows: Vec<Row>,
 }
@@ -112,9 +117,16 @@ impl Harness {
         }
         Harness {
             quick,
+            rounds: 11,
             only,
             rows: Vec::new(),
         }
+    }
+
+    /// Sets the rounds per group of a full run (for groups whose samples are long) and
+    /// returns the previous setting.
+    pub fn set_rounds(&mut self, rounds: usize) -> usize {
+        std::mem::replace(&mut self.rounds, rounds.max(1))
     }
 
     /// Whether `primitive`'s groups should run.
@@ -123,7 +135,8 @@ impl Harness {
     }
 
     /// Measures every candidate in interleaved rounds and records the medians. The first
-    /// candidate is ours; the others are shown with ours/theirs ratios.
+    /// candidate is ours; the others are shown with ours/theirs ratios, and with the ratio
+    /// against the best of them.
     pub fn group(
         &mut self,
         primitive: &str,
@@ -131,9 +144,29 @@ impl Harness {
         unit: Unit,
         mut candidates: Vec<Candidate<'_>>,
     ) {
-        let rounds = if self.quick { 3 } else { 11 };
+        let multi = candidates
+            .iter_mut()
+            .map(|(name, run)| -> MultiCandidate<'_> { (*name, Box::new(move |s| vec![run(s)])) })
+            .collect();
+        self.group_multi(primitive, &[regime], unit, multi);
+    }
+
+    /// Like `group`, for workloads whose one run yields several figures (say latency
+    /// percentiles): figure `j` of every run goes to the row `regimes[j]`, so all the rows
+    /// come from the same interleaved runs.
+    pub fn group_multi(
+        &mut self,
+        primitive: &str,
+        regimes: &[&str],
+        unit: Unit,
+        mut candidates: Vec<MultiCandidate<'_>>,
+    ) {
+        let rounds = if self.quick { 3 } else { self.rounds };
         let scale = Scale { quick: self.quick };
-        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); candidates.len()];
+        let label = regimes.join(", ");
+        // samples[j][i]: regime j, candidate i.
+        let mut samples: Vec<Vec<Vec<f64>>> =
+            vec![vec![Vec::new(); candidates.len()]; regimes.len()];
         // A workload may pin the calling thread; every sample starts unpinned, so that
         // the threads it spawns can be placed on any CPU.
         for (_, run) in candidates.iter_mut() {
@@ -141,30 +174,54 @@ impl Harness {
             run(scale); // warm-up: page faults, thread start-up, frequency
         }
         for round in 0..rounds {
-            eprint!("\r{primitive} / {regime}: round {}/{rounds}   ", round + 1);
+            eprint!("\r{primitive} / {label}: round {}/{rounds}   ", round + 1);
             for (i, (_, run)) in candidates.iter_mut().enumerate() {
                 crate::workloads::pin::unpin();
-                samples[i].push(unit.value(run(scale)));
+                let figures = run(scale);
+                assert_eq!(figures.len(), regimes.len(), "one figure per regime");
+                for (j, f) in figures.into_iter().enumerate() {
+                    samples[j][i].push(unit.value(f));
+                }
             }
         }
         crate::workloads::pin::unpin();
-        eprintln!("\r{primitive} / {regime}: done{}", " ".repeat(20));
-        let figures = candidates
-            .iter()
-            .zip(samples)
-            .map(|((name, _), mut s)| {
-                s.sort_by(f64::total_cmp);
-                (name.to_string(), s[s.len() / 2], s[0], s[s.len() - 1])
-            })
-            .collect::<Vec<_>>();
-        let row = Row {
-            primitive: primitive.into(),
-            regime: regime.into(),
-            unit,
-            figures,
+        eprintln!("\r{primitive} / {label}: done{}", " ".repeat(20));
+        for (regime, per_candidate) in regimes.iter().zip(samples) {
+            let figures = candidates
+                .iter()
+                .zip(per_candidate)
+                .map(|((name, _), mut s)| {
+                    s.sort_by(f64::total_cmp);
+                    (name.to_string(), s[s.len() / 2], s[0], s[s.len() - 1])
+                })
+                .collect::<Vec<_>>();
+            let row = Row {
+                primitive: primitive.into(),
+                regime: (*regime).into(),
+                unit,
+                figures,
+            };
+            print_row(&row);
+            self.rows.push(row);
+        }
+    }
+
+    /// How many times better ours is, in the row recorded last, than the peer named
+    /// `against`, or than the best peer when `None`.
+    pub fn last_ratio(&self, against: Option<&str>) -> f64 {
+        let row = self.rows.last().expect("a row was recorded");
+        let ours = row.figures[0].1;
+        let theirs = match against {
+            Some(name) => {
+                row.figures
+                    .iter()
+                    .find(|f| f.0 == name)
+                    .unwrap_or_else(|| panic!("no candidate named {name}"))
+                    .1
+            }
+            None => best_peer(row).map_or(ours, |b| b.1),
         };
-        print_row(&row);
-        self.rows.push(row);
+        row.unit.ratio(ours, theirs)
     }
 
     /// Writes `target/fencepost-compare/report.md` and `report.svg`.
@@ -190,6 +247,25 @@ fn print_row(row: &Row) {
         let ratio = row.unit.ratio(ours, *median);
         println!("  {name:<28} {median:>10.2}   [{lo:.2} .. {hi:.2}]   fencepost is {ratio:.2}x");
     }
+    if let Some((name, median)) = best_peer(row) {
+        println!(
+            "  best peer: {name}; fencepost is {:.2}x",
+            row.unit.ratio(ours, median)
+        );
+    }
+}
+
+/// The best of the peers (every candidate but the first) by the row's unit, if there are
+/// at least two peers.
+fn best_peer(row: &Row) -> Option<(&str, f64)> {
+    if row.figures.len() < 3 {
+        return None;
+    }
+    row.figures[1..]
+        .iter()
+        .map(|(name, median, _, _)| (name.as_str(), *median))
+        // ratio(a, b) > 1: a is better than b.
+        .max_by(|a, b| row.unit.ratio(a.1, b.1).total_cmp(&1.0))
 }
 
 fn machine() -> String {
@@ -242,6 +318,18 @@ fn markdown(rows: &[Row], quick: bool) -> String {
                 name,
                 median,
                 row.unit.ratio(ours, *median)
+            );
+        }
+        if let Some((name, median)) = best_peer(row) {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | **best peer** ({}) | {:.2} | **{:.2}x** |",
+                row.primitive,
+                row.regime,
+                row.unit.label(),
+                name,
+                median,
+                row.unit.ratio(ours, median)
             );
         }
     }

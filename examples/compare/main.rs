@@ -11,6 +11,7 @@
 
 mod barrier;
 mod harness;
+mod hash_map;
 mod mutex;
 mod semaphore;
 mod seqlock;
@@ -35,6 +36,9 @@ fn main() {
     }
     if h.wants("barrier") {
         barrier::run(&mut h);
+    }
+    if h.wants("hash_map") {
+        hash_map::run(&mut h);
     }
     h.finish();
 }
