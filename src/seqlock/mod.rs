@@ -271,16 +271,23 @@ impl<T: NoUninit> SeqLock<T> {
     /// ```
     #[inline]
     pub fn read(&self) -> T {
-        // The loop stays inline and only the waiting is out of line, so the copy lives
-        // in registers and is returned from one place (a cold retry function returning
-        // a `T` would force the copy through memory twice: ~1.7x slower for 64 bytes in
-        // the `uncontended read, 64 B` comparison).
+        // The first attempt stands alone, so that a read that succeeds at once runs
+        // straight through: with the retry loop's counter set up in front of it, the
+        // compiler laid the retry path out before the copy and every read paid a
+        // second taken jump (0.82 vs 0.55 ns per 8-byte read, against the `seqlock`
+        // crate's loop that has none). The retry loop stays inline and only the
+        // waiting is out of line, so the copy lives in registers (a cold retry
+        // function returning a `T` would force the copy through memory twice: ~1.7x
+        // slower for 64 bytes in the `uncontended read, 64 B` comparison).
+        if let Some(value) = self.try_read() {
+            return value;
+        }
         let mut attempts = 0;
         loop {
+            Self::wait_before_retry(&mut attempts);
             if let Some(value) = self.try_read() {
                 return value;
             }
-            Self::wait_before_retry(&mut attempts);
         }
     }
 
