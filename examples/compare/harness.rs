@@ -255,14 +255,21 @@ fn print_row(row: &Row) {
     }
 }
 
-/// The best of the peers (every candidate but the first) by the row's unit, if there are
-/// at least two peers.
+/// Whether a candidate is a peer: not one of our own variants ("fencepost, …") and not
+/// a reference point such as a plain copy or a ping-pong floor, which no real
+/// primitive can beat and which are there to show the distance to the hardware.
+fn is_peer(name: &str) -> bool {
+    !name.starts_with("fencepost") && !name.contains("floor")
+}
+
+/// The best of the peers (candidates after the first that [`is_peer`]) by the row's
+/// unit, if there are at least two peers.
 fn best_peer(row: &Row) -> Option<(&str, f64)> {
-    if row.figures.len() < 3 {
+    let peers = || row.figures[1..].iter().filter(|f| is_peer(&f.0));
+    if peers().count() < 2 {
         return None;
     }
-    row.figures[1..]
-        .iter()
+    peers()
         .map(|(name, median, _, _)| (name.as_str(), *median))
         // ratio(a, b) > 1: a is better than b.
         .max_by(|a, b| row.unit.ratio(a.1, b.1).total_cmp(&1.0))
