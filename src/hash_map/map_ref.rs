@@ -137,9 +137,10 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher> HashMapRef<'m, K, V, S> {
     #[inline]
     pub fn try_insert(&self, key: K, value: V) -> Result<Option<&V>, Full<(K, V)>> {
         let hash = self.map.hash(&key);
-        let entry = Box::new(Entry { hash, key, value });
         let shard = self.map.shard(hash);
+        shard.table().prefetch(hash);
         let mut w = self.map.lock(shard);
+        let entry = w.alloc(Entry { hash, key, value });
         match shard.insert(&mut w, entry, self.map.policy) {
             // SAFETY: the old entry was retired after this handle pinned, so the epoch
             // keeps it alive while `self` (and the returned borrow) lives.
@@ -169,6 +170,7 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher> HashMapRef<'m, K, V, S> {
     {
         let hash = self.map.hash(key);
         let shard = self.map.shard(hash);
+        shard.table().prefetch(hash);
         let mut w = self.map.lock(shard);
         let p = shard.remove(&mut w, hash, key, self.map.policy)?;
         // SAFETY: retired after this handle pinned; the epoch keeps it alive while `self`
@@ -206,7 +208,7 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher> HashMapRef<'m, K, V, S> {
             return unsafe { &*v };
         }
         let value = self.map.in_closure(f);
-        let entry = Box::new(Entry { hash, key, value });
+        let entry = w.alloc(Entry { hash, key, value });
         let Ok(done) = shard.insert(&mut w, entry, self.map.policy) else {
             drop(w);
             self.map.full();

@@ -14,7 +14,9 @@
 //!   The probe ends at the first group whose overflow count is 0, so a miss usually reads
 //!   one cache line and a hit two. No lock, no read-modify-write, no retry: a lookup is
 //!   wait-free and bounded by the table's group count.
-//! - **Writers** allocate the entry before locking, then, under the shard lock, bump the
+//! - **Writers** prefetch the key's home group, lock the shard, box the entry (reusing
+//!   the allocation of an entry the epoch already reclaimed when the shard has one, so
+//!   a steady mix of inserts and removes rarely calls the allocator), then bump the
 //!   overflow counts of the full groups they skip, store the slot pointer and then the
 //!   tag. A remove clears the tag, nulls the slot, lowers the overflow counts and retires
 //!   the entry. A replace swaps the slot's pointer and retires the old entry.
@@ -24,7 +26,7 @@
 //!   linearizable. [`ResizePolicy`] chooses growth, growth and shrinking, or a fixed
 //!   capacity for which inserts fail instead of allocating.
 //! - **Reclamation**: readers pin (one store and a compiler fence where `membarrier` is
-//!   available); writers stamp their garbage with the epoch, advance the epoch every 128
+//!   available); writers stamp their garbage with the epoch, advance the epoch every 1024
 //!   retires (a `membarrier`, then a scan of the pinned threads) and free garbage two
 //!   epochs old. Readers never free, so a read's tail latency never contains a
 //!   destructor. [`HashMap::flush`] reclaims on demand.
@@ -224,7 +226,7 @@ impl<K, V, S> HashMap<K, V, S> {
     /// `get_or_insert_with` or `retain`.
     pub fn flush(&self) {
         for shard in self.shards.iter() {
-            self.lock(shard).garbage.flush();
+            self.lock(shard).flush();
         }
     }
 
@@ -313,6 +315,14 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
         self.hasher.hash_one(key)
     }
 
+    /// Starts loading the home group of `hash` before the caller locks `shard` (see
+    /// `Table::prefetch`); pins only to read the table pointer safely.
+    #[inline(always)]
+    fn prefetch(&self, shard: &Shard<K, V>, hash: u64) {
+        let _guard = epoch::pin();
+        shard.table().prefetch(hash);
+    }
+
     #[inline(always)]
     fn shard(&self, hash: u64) -> &Shard<K, V> {
         &self.shards[(hash >> self.shard_shift) as usize & self.shard_mask]
@@ -373,12 +383,13 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
     {
         let hash = self.hash(key);
         let shard = self.shard(hash);
+        self.prefetch(shard, hash);
         let mut w = self.lock(shard);
         let Some(e) = shard.find_w(hash, key) else {
             return false;
         };
         let value = self.in_closure(|| f(&e.value));
-        let entry = Box::new(Entry {
+        let entry = w.alloc(Entry {
             hash,
             key: e.key.clone(),
             value,
@@ -411,6 +422,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
     {
         let hash = self.hash(&key);
         let shard = self.shard(hash);
+        self.prefetch(shard, hash);
         let mut w = self.lock(shard);
         let current = shard.find_w(hash, &key);
         let present = current.is_some();
@@ -422,7 +434,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
                 Computed::Removed
             }
             Op::Insert(value) => {
-                let entry = Box::new(Entry { hash, key, value });
+                let entry = w.alloc(Entry { hash, key, value });
                 match shard.insert(&mut w, entry, self.policy) {
                     Ok(done) if done.old.is_some() => Computed::Replaced,
                     Ok(_) => Computed::Inserted,

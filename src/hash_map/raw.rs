@@ -19,6 +19,7 @@ use super::epoch::Bag;
 use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
 use core::borrow::Borrow;
+use core::mem::MaybeUninit;
 use core::ptr;
 
 /// Slots per group: 7 pointers and the control word fill 64 bytes.
@@ -58,6 +59,20 @@ fn match_empty(ctrl: u64) -> u64 {
 #[inline(always)]
 fn overflow(ctrl: u64) -> u64 {
     ctrl >> OVERFLOW_SHIFT
+}
+
+/// A cache-line prefetch hint; a no-op where the target has no stable intrinsic (and
+/// under loom and Miri, which model memory, not caches).
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(all(target_arch = "x86_64", not(miri), not(fencepost_loom)))]
+    // SAFETY: `prefetcht0` is a hint: it never faults and never changes memory, whatever
+    // the address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri), not(fencepost_loom))))]
+    let _ = p;
 }
 
 /// A key and its value, boxed once; tables hold pointers to entries, so a resize moves
@@ -114,6 +129,14 @@ impl<K, V> Table<K, V> {
     /// Entries allowed before the writer grows the table: 7/8 of the slots.
     pub(crate) fn max_len(&self) -> usize {
         self.capacity() - self.capacity() / 8
+    }
+
+    /// Asks the CPU to start loading the home group of `hash`: a writer calls it before
+    /// allocating and locking, so the group's cache miss overlaps that work instead of
+    /// stalling the critical section (perf: 85% of `Shard::insert` was that load).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, hash: u64) {
+        prefetch(&self.groups[hash as usize & self.mask]);
     }
 
     /// Finds `key`: wait-free, lock-free, no writes. The entry stays valid while the
@@ -279,8 +302,21 @@ impl<K, V> Table<K, V> {
     /// A table of `groups` groups holding this table's entries, if they fit.
     fn rebuilt(&self, groups: usize) -> Option<Box<Table<K, V>>> {
         let t = Box::new(Table::new(groups));
-        for (_, _, p) in self.entries() {
-            t.insert_new(p).ok()?;
+        // Each entry's hash is a cache miss of its own (entries lie in allocation order,
+        // the table in hash order): fetch a few entries ahead so the misses overlap.
+        const AHEAD: usize = 8;
+        let mut ring = [ptr::null_mut(); AHEAD];
+        for (i, (_, _, p)) in self.entries().enumerate() {
+            prefetch(p);
+            let due = core::mem::replace(&mut ring[i % AHEAD], p);
+            if !due.is_null() {
+                t.insert_new(due).ok()?;
+            }
+        }
+        for p in ring {
+            if !p.is_null() {
+                t.insert_new(p).ok()?;
+            }
         }
         Some(t)
     }
@@ -289,14 +325,87 @@ impl<K, V> Table<K, V> {
 /// What a shard's writer keeps behind the lock.
 pub(crate) struct Writer<K, V> {
     pub(crate) garbage: Bag<Retired<K, V>>,
+    /// Allocations of reclaimed entries (their key and value dropped), reused by the
+    /// next inserts: a pop instead of `malloc`, a push instead of a `free` that is often
+    /// a cross-thread one (the entry was allocated by another writer). Bounded by
+    /// [`Writer::FREE_BYTES`].
+    free: Vec<Box<MaybeUninit<Entry<K, V>>>>,
     /// The table never shrinks below this many groups.
     pub(crate) min_groups: usize,
+}
+
+impl<K, V> Writer<K, V> {
+    /// The memory a shard keeps at most in reclaimed entry allocations (but always
+    /// room for 16 entries, and never more than 1024): about one collection's worth
+    /// ([`COLLECT_EVERY`](super::epoch::COLLECT_EVERY)) of small entries. Measured on the
+    /// exchange 10/40/40/10 mix, 2 threads, best of 9, three interleaved pairs: 4.80,
+    /// 3.07, 3.61 M ops/s without the free list, 4.97, 3.24, 3.85 with it.
+    const FREE_BYTES: usize = 32 * 1024;
+
+    fn new(min_groups: usize) -> Self {
+        Writer {
+            garbage: Bag::new(),
+            free: Vec::new(),
+            min_groups,
+        }
+    }
+
+    fn free_cap() -> usize {
+        (Self::FREE_BYTES / size_of::<Entry<K, V>>().max(1)).clamp(16, 1024)
+    }
+
+    /// A boxed `entry`, in a reclaimed allocation when there is one.
+    #[inline]
+    pub(crate) fn alloc(&mut self, entry: Entry<K, V>) -> Box<Entry<K, V>> {
+        match self.free.pop() {
+            Some(mut slot) => {
+                slot.write(entry);
+                // SAFETY: just initialised.
+                unsafe { slot.assume_init() }
+            }
+            None => Box::new(entry),
+        }
+    }
+
+    /// Retires an unlinked item; what the epoch then reclaims is recycled or freed.
+    fn retire(&mut self, item: Retired<K, V>) {
+        let free = &mut self.free;
+        self.garbage.retire(item, &mut |r| r.reclaim(free));
+    }
+
+    /// Reclaims everything no pinned thread can still see (`HashMap::flush`).
+    pub(crate) fn flush(&mut self) {
+        let free = &mut self.free;
+        self.garbage.flush(&mut |r| r.reclaim(free));
+    }
 }
 
 /// Garbage: freed when no reader can hold it any more.
 pub(crate) enum Retired<K, V> {
     Entry(*mut Entry<K, V>),
     Table(*mut Table<K, V>),
+}
+
+impl<K, V> Retired<K, V> {
+    /// Frees the item, or for an entry drops its key and value and keeps the allocation
+    /// in `free` (if there is room) for a later insert.
+    fn reclaim(self, free: &mut Vec<Box<MaybeUninit<Entry<K, V>>>>) {
+        let Retired::Entry(p) = self else {
+            return drop(self);
+        };
+        if free.len() >= Writer::<K, V>::free_cap() {
+            return drop(self);
+        }
+        core::mem::forget(self);
+        // SAFETY: as in `drop`: `p` came from `Box::into_raw`, was unlinked, and the
+        // epoch says no reader holds it any more, so we own it. Dropping its contents in
+        // place leaves an allocation of the right layout, which `MaybeUninit` permits.
+        let slot = unsafe {
+            ptr::drop_in_place(p);
+            Box::from_raw(p.cast::<MaybeUninit<Entry<K, V>>>())
+        };
+        free.push(slot);
+    }
 }
 
 impl<K, V> Drop for Retired<K, V> {
@@ -338,10 +447,7 @@ pub(crate) struct Shard<K, V> {
 impl<K, V> Shard<K, V> {
     pub(crate) fn new(groups: usize) -> Self {
         Shard {
-            writer: crate::Mutex::new(Writer {
-                garbage: Bag::new(),
-                min_groups: groups,
-            }),
+            writer: crate::Mutex::new(Writer::new(groups)),
             table: AtomicPtr::new(Box::into_raw(Box::new(Table::new(groups)))),
             len: AtomicUsize::new(0),
         }
@@ -384,7 +490,7 @@ impl<K, V> Shard<K, V> {
         // Ordering: Release pairs with the Acquire in `table`: the new table's contents
         // happen before a reader's probe of it.
         self.table.store(Box::into_raw(new), Release);
-        w.garbage.retire(Retired::Table(old));
+        w.retire(Retired::Table(old));
     }
 
     /// Grows to at least twice the groups (more if the entries do not fit).
@@ -442,7 +548,7 @@ impl<K, V> Shard<K, V> {
             // Ordering: Release pairs with the Acquire slot load in `find`: the new
             // entry's fields are initialised before a reader reads them.
             t.groups[g].slots[lane].store(new, Release);
-            w.garbage.retire(Retired::Entry(old));
+            w.retire(Retired::Entry(old));
             return Ok(Inserted {
                 old: Some(old),
                 new,
@@ -482,7 +588,7 @@ impl<K, V> Shard<K, V> {
         let (g, lane, old) = t.locate(entry.hash, key)?;
         // Ordering: Release pairs with the Acquire slot load in `find` (as in `insert`).
         t.groups[g].slots[lane].store(Box::into_raw(entry), Release);
-        w.garbage.retire(Retired::Entry(old));
+        w.retire(Retired::Entry(old));
         Some(old)
     }
 
@@ -501,7 +607,7 @@ impl<K, V> Shard<K, V> {
         let t = self.table_w();
         let (g, lane, _) = t.locate(hash, key)?;
         let p = t.remove_at(g, lane);
-        w.garbage.retire(Retired::Entry(p));
+        w.retire(Retired::Entry(p));
         self.set_len(self.len() - 1);
         if policy == Resize::GrowShrink {
             self.shrink(w);
@@ -528,7 +634,7 @@ impl<K, V> Shard<K, V> {
             .collect();
         for (g, lane) in doomed {
             let p = t.remove_at(g, lane);
-            w.garbage.retire(Retired::Entry(p));
+            w.retire(Retired::Entry(p));
             self.set_len(self.len() - 1);
         }
         if policy == Resize::GrowShrink {
@@ -543,13 +649,13 @@ impl<K, V> Shard<K, V> {
             let entries: Vec<_> = t.entries().map(|(_, _, p)| p).collect();
             self.replace_table(w, Box::new(Table::new(w.min_groups)));
             for p in entries {
-                w.garbage.retire(Retired::Entry(p));
+                w.retire(Retired::Entry(p));
             }
         } else {
             let doomed: Vec<_> = t.entries().map(|(g, lane, _)| (g, lane)).collect();
             for (g, lane) in doomed {
                 let p = t.remove_at(g, lane);
-                w.garbage.retire(Retired::Entry(p));
+                w.retire(Retired::Entry(p));
             }
         }
         self.set_len(0);
