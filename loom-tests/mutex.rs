@@ -93,7 +93,8 @@ fn a_sleeper_that_loses_the_race_is_handed_the_lock() {
     // stand in for time passing with the lock held: they let the waiter reach its
     // futex wait and its STARVING mark without spending loom's preemption bound, which
     // then covers the waiter finding HANDOFF before the wake-up arrives (the path that
-    // needs the hand-off store's Release).
+    // needs the unlock swap's Release, carried to the waiter by the hand-off CAS, a
+    // read-modify-write in the swap's release sequence).
     loom::model(|| {
         let m = Arc::new(Mutex::new(UnsafeCell::new(0)));
         let g = m.lock();
@@ -113,6 +114,40 @@ fn a_sleeper_that_loses_the_race_is_handed_the_lock() {
         g.with_mut(|p| unsafe { *p += 1 });
         drop(g);
         t.join().unwrap();
+        assert_eq!(read(&m), 2);
+    });
+}
+
+#[test]
+fn a_newcomer_during_a_starving_unlock_strands_nobody() {
+    // As above, until the waiter starves; then a third thread arrives while the owner
+    // releases the STARVING word. The unlock swaps the word to UNLOCKED and only then
+    // turns it into HANDOFF, so the newcomer may find the lock held, handed off or
+    // (in the instant between the two) free. Whichever it finds, both threads must
+    // get the lock in turn: an unlock of a STARVING word that forgot its wake-up is a
+    // deadlock here (checked by hand: loom reports it).
+    loom::model(|| {
+        let m = Arc::new(Mutex::new(UnsafeCell::new(0)));
+        let g = m.lock();
+        let starving = {
+            let m = Arc::clone(&m);
+            thread::spawn(move || increment(&m))
+        };
+        for _ in 0..3 {
+            thread::yield_now();
+        }
+        drop(g);
+        let g = m.lock();
+        for _ in 0..2 {
+            thread::yield_now();
+        }
+        let newcomer = {
+            let m = Arc::clone(&m);
+            thread::spawn(move || increment(&m))
+        };
+        drop(g);
+        starving.join().unwrap();
+        newcomer.join().unwrap();
         assert_eq!(read(&m), 2);
     });
 }

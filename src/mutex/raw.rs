@@ -178,10 +178,9 @@ impl RawMutex {
     pub unsafe fn unlock(&self) {
         // Ordering: Release pairs with the Acquire CAS of the next owner, so our
         // critical section happens before its.
-        let word = &self.state;
-        let fast = word.compare_exchange(LOCKED, UNLOCKED, Release, Relaxed);
-        if let Err(state) = fast {
-            self.unlock_contended(state);
+        let prev = self.state.swap(UNLOCKED, Release);
+        if prev != LOCKED {
+            self.unlock_contended(prev);
         }
     }
 
@@ -291,31 +290,24 @@ impl RawMutex {
         }
     }
 
-    /// The unlock found `state` (CONTENDED or STARVING) instead of LOCKED.
+    /// The unlock's swap replaced `prev` (CONTENDED or STARVING), not LOCKED: someone
+    /// may sleep, so wake one. For a starving waiter, first turn the word we just
+    /// opened into a hand-off, if no barger took it in between.
     #[cold]
-    fn unlock_contended(&self, mut state: u32) {
-        loop {
-            debug_assert!(
-                state == CONTENDED || state == STARVING,
-                "unlock of a mutex that is not locked (state {state})"
-            );
-            if state == STARVING {
-                // Nobody but the owner changes a STARVING word, so a plain store
-                // suffices.
-                // Ordering: Release pairs with the starving waiter's Acquire CAS
-                // `HANDOFF → CONTENDED`: our critical section happens before its.
-                self.state.store(HANDOFF, Release);
-                break;
-            }
-            // A waiter may turn CONTENDED into STARVING under us, hence a CAS.
-            // Ordering: Release, as in `unlock`.
-            match self
+    fn unlock_contended(&self, prev: u32) {
+        debug_assert!(
+            prev == CONTENDED || prev == STARVING,
+            "unlock of a mutex that is not locked (state {prev})"
+        );
+        if prev == STARVING {
+            // Relaxed: this CAS continues the release sequence headed by the unlock's
+            // Release swap, so the waiter whose Acquire CAS takes HANDOFF synchronizes
+            // with that swap. If a barger locked the word in the instant between the
+            // two, the wake-up below still reaches the starving waiter, which marks the
+            // word STARVING again and is handed the lock by the barger's unlock.
+            let _ = self
                 .state
-                .compare_exchange(CONTENDED, UNLOCKED, Release, Relaxed)
-            {
-                Ok(_) => break,
-                Err(now) => state = now,
-            }
+                .compare_exchange(UNLOCKED, HANDOFF, Relaxed, Relaxed);
         }
         // `&self` keeps the word alive for the wake: nobody can free the mutex while
         // this borrow lasts.
