@@ -84,63 +84,63 @@ fn two_sleepers_are_both_woken_through_the_contended_state() {
     });
 }
 
+/// Makes a waiter starve: it sleeps while the caller holds the lock, and the caller
+/// unlocks and at once re-locks (barging), so the woken waiter loses, marks the word
+/// STARVING and sleeps again. The yields stand in for time passing with the lock held:
+/// they let the waiter reach its futex wait and its STARVING mark without spending
+/// loom's preemption bound. Returns the caller's second hold and the waiter, which
+/// increments the counter once it gets the lock.
+fn starve_a_waiter(
+    m: &Arc<Mutex<UnsafeCell<usize>>>,
+) -> (
+    fencepost::MutexGuard<'_, UnsafeCell<usize>>,
+    thread::JoinHandle<()>,
+) {
+    let g = m.lock();
+    let waiter = {
+        let m = Arc::clone(m);
+        thread::spawn(move || increment(&m))
+    };
+    for _ in 0..3 {
+        thread::yield_now();
+    }
+    drop(g);
+    let g = m.lock();
+    for _ in 0..2 {
+        thread::yield_now();
+    }
+    (g, waiter)
+}
+
 #[test]
 fn a_sleeper_that_loses_the_race_is_handed_the_lock() {
-    // The waiter sleeps while the owner holds the lock; the owner unlocks and at once
-    // re-locks (barging), so the woken waiter loses, marks the word STARVING and goes
-    // back to sleep; the owner's next unlock must hand it the lock (HANDOFF), with
-    // the owner's critical section ordered before the waiter's. The owner's yields
-    // stand in for time passing with the lock held: they let the waiter reach its
-    // futex wait and its STARVING mark without spending loom's preemption bound, which
-    // then covers the waiter finding HANDOFF before the wake-up arrives (the path that
-    // needs the unlock swap's Release, carried to the waiter by the hand-off CAS, a
-    // read-modify-write in the swap's release sequence).
+    // The owner's next unlock after `starve_a_waiter` must hand the starving waiter the
+    // lock (HANDOFF), with the owner's critical section ordered before the waiter's.
+    // The preemption bound is left to cover the waiter finding HANDOFF before the
+    // wake-up arrives (the path that needs the unlock swap's Release, carried to the
+    // waiter by the hand-off CAS, a read-modify-write in the swap's release sequence).
     loom::model(|| {
         let m = Arc::new(Mutex::new(UnsafeCell::new(0)));
-        let g = m.lock();
-        let t = {
-            let m = Arc::clone(&m);
-            thread::spawn(move || increment(&m))
-        };
-        for _ in 0..3 {
-            thread::yield_now();
-        }
-        drop(g);
-        let g = m.lock();
-        for _ in 0..2 {
-            thread::yield_now();
-        }
+        let (g, waiter) = starve_a_waiter(&m);
         // SAFETY: the guard makes this the only access to the cell.
         g.with_mut(|p| unsafe { *p += 1 });
         drop(g);
-        t.join().unwrap();
+        waiter.join().unwrap();
         assert_eq!(read(&m), 2);
     });
 }
 
 #[test]
 fn a_newcomer_during_a_starving_unlock_strands_nobody() {
-    // As above, until the waiter starves; then a third thread arrives while the owner
-    // releases the STARVING word. The unlock swaps the word to UNLOCKED and only then
-    // turns it into HANDOFF, so the newcomer may find the lock held, handed off or
-    // (in the instant between the two) free. Whichever it finds, both threads must
-    // get the lock in turn: an unlock of a STARVING word that forgot its wake-up is a
-    // deadlock here (checked by hand: loom reports it).
+    // After `starve_a_waiter`, a third thread arrives while the owner releases the
+    // STARVING word. The unlock swaps the word to UNLOCKED and only then turns it into
+    // HANDOFF, so the newcomer may find the lock held, handed off or (in the instant
+    // between the two) free. Whichever it finds, both threads must get the lock in
+    // turn: an unlock of a STARVING word that forgot its wake-up is a deadlock here
+    // (checked by hand: loom reports it).
     loom::model(|| {
         let m = Arc::new(Mutex::new(UnsafeCell::new(0)));
-        let g = m.lock();
-        let starving = {
-            let m = Arc::clone(&m);
-            thread::spawn(move || increment(&m))
-        };
-        for _ in 0..3 {
-            thread::yield_now();
-        }
-        drop(g);
-        let g = m.lock();
-        for _ in 0..2 {
-            thread::yield_now();
-        }
+        let (g, starving) = starve_a_waiter(&m);
         let newcomer = {
             let m = Arc::clone(&m);
             thread::spawn(move || increment(&m))
