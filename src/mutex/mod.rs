@@ -1,4 +1,4 @@
-//! A futex mutex: one 32-bit word, one CAS to lock, one CAS to unlock, a bounded spin
+//! A futex mutex: one 32-bit word, one CAS to lock, one swap to unlock, a bounded spin
 //! while nobody sleeps, then `futex_wait`; eventual fairness by a hand-off to a waiter
 //! that has slept too long.
 //!
@@ -26,8 +26,9 @@
 //!
 //! - a `lock()` waiter that first fell asleep at least `raw::STARVATION_THRESHOLD`
 //!   (1 ms) ago and is about to sleep again marks the locked word `STARVING`;
-//! - the owner's unlock then does not release the lock but leaves it `HANDOFF`: not owned,
-//!   yet closed to every thread that has not slept (the fast path's CAS expects
+//! - the owner's unlock then does not leave the lock free but turns it into `HANDOFF`
+//!   (its swap to `UNLOCKED` is followed at once by a CAS `UNLOCKED → HANDOFF`): not
+//!   owned, yet closed to every thread that has not slept (the fast path's CAS expects
 //!   `UNLOCKED`), and wakes one sleeper, which takes it (`HANDOFF → CONTENDED`).
 //!
 //! The kernel wakes futex sleepers oldest first, so the hand-off usually reaches the
