@@ -118,13 +118,41 @@ fn get_eventually(map: &Map, key: u64) -> u64 {
     }
 }
 
-/// Keeps a writer alive until the reader is done. loom's `fence(SeqCst)` joins the
-/// causality of every earlier SeqCst fence, and a finished writer's effects would reach
-/// the reader through the fence in its next pin; a writer that is still running (and
-/// fences no more) cannot lend the reader a happens-before edge the protocol lacks.
-fn hold_until(done: &AtomicU64) {
-    while done.load(Relaxed) == 0 {
-        thread::yield_now();
+/// A writer thread kept alive until the reader is done. loom's `fence(SeqCst)` joins
+/// the causality of every earlier SeqCst fence, and a finished writer's effects would
+/// reach the reader through the fence in its next pin; a writer that is still running
+/// (and fences no more) cannot lend the reader a happens-before edge the protocol lacks.
+struct HeldWriter {
+    done: Arc<AtomicU64>,
+    thread: thread::JoinHandle<()>,
+}
+
+impl HeldWriter {
+    /// Runs `work` on a new thread, waits there until [`release`](Self::release), then
+    /// runs `then`.
+    fn spawn(
+        map: &Arc<Map>,
+        work: impl FnOnce(&Map) + Send + 'static,
+        then: impl FnOnce(&Map) + Send + 'static,
+    ) -> Self {
+        let done = Arc::new(AtomicU64::new(0));
+        let thread = {
+            let (map, done) = (Arc::clone(map), Arc::clone(&done));
+            thread::spawn(move || {
+                work(&map);
+                while done.load(Relaxed) == 0 {
+                    thread::yield_now();
+                }
+                then(&map);
+            })
+        };
+        HeldWriter { done, thread }
+    }
+
+    /// Lets the writer finish and joins it.
+    fn release(self) {
+        self.done.store(1, Relaxed);
+        self.thread.join().unwrap();
     }
 }
 
@@ -133,17 +161,15 @@ fn insert_then_get_sees_the_value() {
     loom::model(|| {
         let map = map(1);
         drop(map.pin());
-        let done = Arc::new(AtomicU64::new(0));
-        let writer = {
-            let (map, done) = (Arc::clone(&map), Arc::clone(&done));
-            thread::spawn(move || {
+        let writer = HeldWriter::spawn(
+            &map,
+            |map| {
                 map.pin().insert(1, fresh(10));
-                hold_until(&done);
-            })
-        };
+            },
+            |_| {},
+        );
         assert_eq!(get_eventually(&map, 1), 10);
-        done.store(1, Relaxed);
-        writer.join().unwrap();
+        writer.release();
     });
 }
 
@@ -152,14 +178,13 @@ fn iter_racing_insert_sees_an_initialised_entry() {
     loom::model(|| {
         let map = map(1);
         drop(map.pin());
-        let done = Arc::new(AtomicU64::new(0));
-        let writer = {
-            let (map, done) = (Arc::clone(&map), Arc::clone(&done));
-            thread::spawn(move || {
+        let writer = HeldWriter::spawn(
+            &map,
+            |map| {
                 map.pin().insert(1, fresh(10));
-                hold_until(&done);
-            })
-        };
+            },
+            |_| {},
+        );
         loop {
             let m = map.pin();
             if let Some((k, v)) = m.iter().next() {
@@ -169,8 +194,7 @@ fn iter_racing_insert_sees_an_initialised_entry() {
             drop(m);
             thread::yield_now();
         }
-        done.store(1, Relaxed);
-        writer.join().unwrap();
+        writer.release();
     });
 }
 
@@ -180,23 +204,21 @@ fn replaced_and_updated_values_are_seen_initialised() {
         let map = map(1);
         map.pin().insert(1, Val::new(10));
         map.pin().insert(2, Val::new(20));
-        let done = Arc::new(AtomicU64::new(0));
-        let writer = {
-            let (map, done) = (Arc::clone(&map), Arc::clone(&done));
-            thread::spawn(move || {
+        let writer = HeldWriter::spawn(
+            &map,
+            |map| {
                 map.pin().insert(1, fresh(11));
                 assert!(map.update(&2, |v| fresh(v.get() + 1)));
-                hold_until(&done);
-            })
-        };
+            },
+            |_| {},
+        );
         while get(&map, 1) != Some(11) {
             thread::yield_now();
         }
         while get(&map, 2) != Some(21) {
             thread::yield_now();
         }
-        done.store(1, Relaxed);
-        writer.join().unwrap();
+        writer.release();
     });
 }
 
@@ -278,15 +300,15 @@ fn get_racing_resize_sees_old_or_new_table_never_neither() {
         let map = map(1);
         map.pin().insert(1, Val::new(11));
         map.pin().insert(2, Val::new(12));
-        let done = Arc::new(AtomicU64::new(0));
-        let writer = {
-            let (map, done) = (Arc::clone(&map), Arc::clone(&done));
-            thread::spawn(move || {
+        let writer = HeldWriter::spawn(
+            &map,
+            |map| {
                 map.pin().insert(3, fresh(13));
-                hold_until(&done);
+            },
+            |map| {
                 map.flush();
-            })
-        };
+            },
+        );
         let m = map.pin();
         assert_eq!(m.get(&1).map(Val::get), Some(11));
         assert_eq!(m.get(&2).map(Val::get), Some(12));
@@ -297,8 +319,7 @@ fn get_racing_resize_sees_old_or_new_table_never_neither() {
         assert_eq!(get_eventually(&map, 3), 13);
         assert_eq!(get(&map, 1), Some(11));
         assert_eq!(get(&map, 2), Some(12));
-        done.store(1, Relaxed);
-        writer.join().unwrap();
+        writer.release();
         assert_eq!(map.len(), 3);
     });
 }

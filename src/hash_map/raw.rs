@@ -147,6 +147,19 @@ impl<K, V> Table<K, V> {
         K: Borrow<Q>,
         Q: ?Sized + Eq,
     {
+        // SAFETY: `locate` returns only non-null slots, each a live entry or one retired
+        // while the caller was pinned (the epoch keeps it) or under the caller's lock.
+        self.locate(hash, key).map(|(_, _, p)| unsafe { &*p })
+    }
+
+    /// The probe, for readers (through `find`) and the writer: `(group, lane, entry)` of
+    /// `key`.
+    #[inline]
+    fn locate<Q>(&self, hash: u64, key: &Q) -> Option<(usize, usize, *mut Entry<K, V>)>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
         let tag = tag(hash);
         let mut g = hash as usize & self.mask;
         for _ in 0..=self.mask {
@@ -161,43 +174,12 @@ impl<K, V> Table<K, V> {
                 let lane = (lanes.trailing_zeros() / 8) as usize;
                 lanes &= lanes - 1;
                 // Ordering: Acquire pairs with the Release slot stores in `insert_new`
-                // and `replace`: the entry's fields are initialised before we read them.
+                // and `replace`: the entry's fields are initialised before a reader reads
+                // them. (The writer, ordered by the lock, needs none; on x86 the load is
+                // the same `mov`, on aarch64 an `ldar` instead of an `ldr`.)
                 let p = group.slots[lane].load(Acquire);
                 // SAFETY: a non-null slot points to a live entry, or to one retired while
                 // the caller was pinned (the epoch keeps it) or under the caller's lock.
-                if let Some(e) = unsafe { p.as_ref() } {
-                    if e.key.borrow() == key {
-                        return Some(e);
-                    }
-                }
-            }
-            if overflow(ctrl) == 0 {
-                return None;
-            }
-            g = (g + 1) & self.mask;
-        }
-        None
-    }
-
-    /// Writer-side lookup: `(group, lane, entry)` of `key`.
-    fn locate<Q>(&self, hash: u64, key: &Q) -> Option<(usize, usize, *mut Entry<K, V>)>
-    where
-        K: Borrow<Q>,
-        Q: ?Sized + Eq,
-    {
-        let tag = tag(hash);
-        let mut g = hash as usize & self.mask;
-        for _ in 0..=self.mask {
-            let group = &self.groups[g];
-            // Ordering: only the writer stores, and the lock orders writers.
-            let ctrl = group.ctrl.load(Relaxed);
-            let mut lanes = match_tag(ctrl, tag);
-            while lanes != 0 {
-                let lane = (lanes.trailing_zeros() / 8) as usize;
-                lanes &= lanes - 1;
-                // Ordering: only the writer stores, and the lock orders writers.
-                let p = group.slots[lane].load(Relaxed);
-                // SAFETY: under the lock every non-null slot points to a live entry.
                 if let Some(e) = unsafe { p.as_ref() } {
                     if e.key.borrow() == key {
                         return Some((g, lane, p));
