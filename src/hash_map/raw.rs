@@ -173,10 +173,11 @@ impl<K, V> Table<K, V> {
             while lanes != 0 {
                 let lane = (lanes.trailing_zeros() / 8) as usize;
                 lanes &= lanes - 1;
+                // The writer, ordered by the lock, would need no Acquire; it shares it
+                // (the same `mov` on x86, an `ldar` instead of an `ldr` on aarch64).
                 // Ordering: Acquire pairs with the Release slot stores in `insert_new`
                 // and `replace`: the entry's fields are initialised before a reader reads
-                // them. (The writer, ordered by the lock, needs none; on x86 the load is
-                // the same `mov`, on aarch64 an `ldar` instead of an `ldr`.)
+                // them.
                 let p = group.slots[lane].load(Acquire);
                 // SAFETY: a non-null slot points to a live entry, or to one retired while
                 // the caller was pinned (the epoch keeps it) or under the caller's lock.
