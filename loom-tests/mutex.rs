@@ -116,9 +116,6 @@ fn starve_a_waiter(
 fn a_sleeper_that_loses_the_race_is_handed_the_lock() {
     // The owner's next unlock after `starve_a_waiter` must hand the starving waiter the
     // lock (HANDOFF), with the owner's critical section ordered before the waiter's.
-    // The preemption bound is left to cover the waiter finding HANDOFF before the
-    // wake-up arrives (the path that needs the unlock swap's Release, carried to the
-    // waiter by the hand-off CAS, a read-modify-write in the swap's release sequence).
     loom::model(|| {
         let m = Arc::new(Mutex::new(UnsafeCell::new(0)));
         let (g, waiter) = starve_a_waiter(&m);
@@ -133,11 +130,10 @@ fn a_sleeper_that_loses_the_race_is_handed_the_lock() {
 #[test]
 fn a_newcomer_during_a_starving_unlock_strands_nobody() {
     // After `starve_a_waiter`, a third thread arrives while the owner releases the
-    // STARVING word. The unlock swaps the word to UNLOCKED and only then turns it into
-    // HANDOFF, so the newcomer may find the lock held, handed off or (in the instant
-    // between the two) free. Whichever it finds, both threads must get the lock in
-    // turn: an unlock of a STARVING word that forgot its wake-up is a deadlock here
-    // (checked by hand: loom reports it).
+    // STARVING word, so the newcomer may find the lock held or handed off, and may
+    // itself sleep on the HANDOFF word. Whichever it finds, both threads must get the
+    // lock in turn: an unlock of a STARVING word that forgot its wake-up is a deadlock
+    // here (checked by hand: loom reports it).
     loom::model(|| {
         let m = Arc::new(Mutex::new(UnsafeCell::new(0)));
         let (g, starving) = starve_a_waiter(&m);
@@ -149,6 +145,50 @@ fn a_newcomer_during_a_starving_unlock_strands_nobody() {
         starving.join().unwrap();
         newcomer.join().unwrap();
         assert_eq!(read(&m), 2);
+    });
+}
+
+#[test]
+fn an_owner_that_comes_straight_back_after_a_starving_unlock_is_not_stranded() {
+    // The owner releases a STARVING word and at once locks again. The starving waiter
+    // may be awake at that moment (between its mark and its futex wait): if the unlock
+    // lets the word pass through UNLOCKED, the waiter takes it, finishes and leaves, and
+    // a later `UNLOCKED → HANDOFF` reserves the lock for nobody; HANDOFF is open only
+    // to a thread that has slept, so the owner's own next lock sleeps forever. That
+    // deadlock was first seen under qemu-aarch64 (about 1 run in 10 of the barging test
+    // in tests/mutex.rs); against that unlock, loom reports it here at
+    // LOOM_MAX_PREEMPTIONS=2 (checked by hand).
+    //
+    // The same window checks the hand-off's Release: a waiter that finds HANDOFF there
+    // has not been through the loom futex's internal mutex after the owner's wake-up,
+    // so only the store's Release orders the owner's increment before the waiter's
+    // (a Relaxed store fails here as a causality error).
+    //
+    // Like `starve_a_waiter`, but with two yields before the first unlock rather than
+    // three: loom does not consider switching to a thread while it yields, and with
+    // this schedule the owner's second unlock is pending while the waiter marks the
+    // word, so the bounded search reaches the window.
+    loom::model(|| {
+        let m = Arc::new(Mutex::new(UnsafeCell::new(0)));
+        let g = m.lock();
+        let starving = {
+            let m = Arc::clone(&m);
+            thread::spawn(move || increment(&m))
+        };
+        for _ in 0..2 {
+            thread::yield_now();
+        }
+        drop(g);
+        let g = m.lock();
+        // SAFETY: the guard makes this the only access to the cell.
+        g.with_mut(|p| unsafe { *p += 1 });
+        for _ in 0..2 {
+            thread::yield_now();
+        }
+        drop(g);
+        increment(&m);
+        starving.join().unwrap();
+        assert_eq!(read(&m), 3);
     });
 }
 

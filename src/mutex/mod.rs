@@ -1,4 +1,4 @@
-//! A futex mutex: one 32-bit word, one CAS to lock, one swap to unlock, a bounded spin
+//! A futex mutex: one 32-bit word, one CAS to lock, a load and a swap to unlock, a bounded spin
 //! while nobody sleeps, then `futex_wait`; eventual fairness by a hand-off to a waiter
 //! that has slept too long.
 //!
@@ -26,8 +26,7 @@
 //!
 //! - a `lock()` waiter that first fell asleep at least `raw::STARVATION_THRESHOLD`
 //!   (1 ms) ago and is about to sleep again marks the locked word `STARVING`;
-//! - the owner's unlock then does not leave the lock free but turns it into `HANDOFF`
-//!   (its swap to `UNLOCKED` is followed at once by a CAS `UNLOCKED → HANDOFF`): not
+//! - the owner's unlock then does not leave the lock free but stores `HANDOFF`: not
 //!   owned, yet closed to every thread that has not slept (the fast path's CAS expects
 //!   `UNLOCKED`), and wakes one sleeper, which takes it (`HANDOFF → CONTENDED`).
 //!
@@ -43,19 +42,27 @@
 //! | 0 | `UNLOCKED` | free | nobody holds it; sleepers may exist after a wake | lock: `→ LOCKED` (never slept) or `→ CONTENDED` (has slept) |
 //! | 1 | `LOCKED` | held | nobody sleeps | unlock: `→ UNLOCKED`; a waiter: `→ CONTENDED` / `STARVING` |
 //! | 2 | `CONTENDED` | held | a thread may sleep on the word | unlock: `→ UNLOCKED` + wake one; a starving waiter: `→ STARVING` |
-//! | 3 | `STARVING` | held | a starving untimed waiter sleeps; no other waiter changes it | unlock: `→ UNLOCKED → HANDOFF` + wake one |
+//! | 3 | `STARVING` | held | a starving untimed waiter sleeps; no other waiter changes it | unlock: `→ HANDOFF` + wake one |
 //! | 4 | `HANDOFF` | reserved | released by its owner, open only to a thread that has slept | a woken waiter: `→ CONTENDED` |
 //!
 //! The unlock is std's `swap(UNLOCKED)`: on x86 an `xchg` measured ~0.4 ns cheaper
 //! per lock+unlock than a `lock cmpxchg` (4.45 vs 4.9 ns for std's and `parking_lot`'s
-//! otherwise identical loops). A swap writes `UNLOCKED` whatever it finds, so an unlock
-//! that replaced `STARVING` opens the word to bargers for an instant before its CAS
-//! `UNLOCKED → HANDOFF` closes it again; if a barger got in, the unlock's wake-up still
-//! reaches the starving waiter, which marks the word `STARVING` again and is handed the
-//! lock by the barger's unlock. A starving waiter is untimed, so it is always still
-//! there to take the hand-off. The contended unlock pays that CAS on a line it already
-//! owns, next to a `futex_wake` system call.
+//! otherwise identical loops). A swap writes `UNLOCKED` whatever it finds, so the unlock
+//! first loads the word (a hit in the line its lock just wrote) and, if it reads
+//! `STARVING`, stores `HANDOFF` instead. That load is exact for `STARVING`: no thread
+//! but the owner moves a `STARVING` word on. A mark that lands between the load and the
+//! swap comes back from the swap and gets a plain wake-up; that waiter marks the next
+//! owner's word again.
 //!
+//! The word must never pass through `UNLOCKED` on its way to `HANDOFF`. An earlier
+//! version swapped to `UNLOCKED` and then CASed `UNLOCKED → HANDOFF`: the starving
+//! waiter, awake between its mark and its futex wait, could take the momentarily free
+//! word, finish and leave before the CAS, which then reserved the lock for a waiter
+//! that no longer existed, and the next `lock()` slept forever. qemu-aarch64 hit it in
+//! about 1 run in 10 of `tests/mutex.rs`'s barging test; the loom model
+//! `an_owner_that_comes_straight_back_after_a_starving_unlock_is_not_stranded` now
+//! shows it.
+
 //! # Spinning
 //!
 //! A waiter spins for about 10 µs of wall-clock time (`raw::SPIN_BUDGET`: doubling
@@ -75,10 +82,9 @@
 //! nothing. The lock's data is published by the owner's release of the word and
 //! acquired by the next owner's successful CAS:
 //!
-//! - *Release*: the unlock's `swap(UNLOCKED)`, `Release`: the critical section
-//!   happens before it. Its `CAS(UNLOCKED → HANDOFF)` after a `STARVING` word is
-//!   `Relaxed`: as a read-modify-write it continues the swap's release sequence, so
-//!   the waiter that takes the hand-off synchronizes with the swap.
+//! - *Release*: the unlock's `swap(UNLOCKED)`, or its `store(HANDOFF)` for a starving
+//!   waiter, both `Release`: the critical section happens before them. The load that
+//!   chooses between them is `Relaxed`: it only picks a path.
 //! - *Acquire*: every CAS that takes the lock (`UNLOCKED → LOCKED`,
 //!   `UNLOCKED → CONTENDED`, `HANDOFF → CONTENDED`) is `Acquire` on success and reads the
 //!   value some release wrote, or a later value in its release sequence (only
@@ -101,7 +107,7 @@
 //! | | x86_64 | aarch64 (`+outline-atomics`, the Linux default) |
 //! |---|---|---|
 //! | lock | `lock cmpxchg` (0 → 1) + `jne` to the cold path | `bl __aarch64_cas4_acq`: `casa` with LSE (ARMv8.1+), else an `ldaxr`/`stxr` loop |
-//! | unlock | `xchg` (→ 0) + `cmp`/`jne` to the cold path | `bl __aarch64_swp4_rel`: `swpl` with LSE, else an `ldxr`/`stlxr` loop |
+//! | unlock | `cmp` of the word with 3 + `je` to the hand-off, then `xchg` (→ 0) + `cmp`/`jne` to the cold path | `ldr` + `cmp`/`b.eq` to the hand-off, then `bl __aarch64_swp4_rel`: `swpl` with LSE, else an `ldxr`/`stlxr` loop |
 //!
 //! On x86 every locked instruction is a full barrier, so the `Acquire`/`Release`
 //! orderings cost nothing extra and a missing one goes unnoticed there; on aarch64 they
@@ -131,7 +137,7 @@ use std::time::Duration;
 ///
 /// `lock` blocks (spinning briefly while nobody sleeps, then sleeping in the kernel);
 /// the returned [`MutexGuard`] gives `&mut T` and unlocks when dropped. Uncontended,
-/// lock and unlock are one compare-and-swap each.
+/// lock is one compare-and-swap and unlock one load and one swap.
 ///
 /// # Algorithm
 ///

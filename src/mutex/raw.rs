@@ -95,8 +95,8 @@ impl RawMutex {
     /// Not reentrant: locking it again from the thread that holds it deadlocks.
     #[inline]
     pub fn lock(&self) {
-        // Ordering: Acquire pairs with the Release of the unlock that left it UNLOCKED
-        // (`unlock`/`unlock_contended`), so that critical section happens before ours.
+        // Ordering: Acquire pairs with the Release swap of the `unlock` that left it
+        // UNLOCKED, so that critical section happens before ours.
         let word = &self.state;
         let fast = word.compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed);
         if fast.is_err() {
@@ -176,6 +176,14 @@ impl RawMutex {
     /// thread that locked it passed the responsibility on); it is released only once.
     #[inline]
     pub unsafe fn unlock(&self) {
+        // Relaxed: only picks the path. While the lock is held nothing but its owner
+        // moves the word off STARVING (waiters' marks CAS from LOCKED or CONTENDED), so
+        // STARVING read here is still the word's value; any other value read here at
+        // worst misses a mark made just now, which the swap below then returns.
+        if self.state.load(Relaxed) == STARVING {
+            self.hand_off();
+            return;
+        }
         // Ordering: Release pairs with the Acquire CAS of the next owner, so our
         // critical section happens before its.
         let prev = self.state.swap(UNLOCKED, Release);
@@ -207,7 +215,7 @@ impl RawMutex {
             if state == UNLOCKED || (state == HANDOFF && waiter.slept) {
                 let new = if waiter.slept { CONTENDED } else { LOCKED };
                 // Ordering: Acquire pairs with the Release that made the word UNLOCKED
-                // or HANDOFF (`unlock`, `unlock_contended`).
+                // (`unlock`'s swap) or HANDOFF (`hand_off`'s store).
                 match self.state.compare_exchange(state, new, Acquire, Relaxed) {
                     Ok(_) => return true,
                     Err(now) => {
@@ -290,27 +298,40 @@ impl RawMutex {
         }
     }
 
-    /// The unlock's swap replaced `prev` (CONTENDED or STARVING), not LOCKED: someone
-    /// may sleep, so wake one. For a starving waiter, first turn the word we just
-    /// opened into a hand-off, if no barger took it in between.
+    /// The unlock's swap replaced `prev` (CONTENDED, or a STARVING mark that landed
+    /// after `unlock` looked): someone may sleep, so wake one. A late STARVING gets no
+    /// hand-off this time; the woken waiter marks the next owner's word again.
     #[cold]
     fn unlock_contended(&self, prev: u32) {
         debug_assert!(
             prev == CONTENDED || prev == STARVING,
             "unlock of a mutex that is not locked (state {prev})"
         );
-        if prev == STARVING {
-            // Relaxed: this CAS continues the release sequence headed by the unlock's
-            // Release swap, so the waiter whose Acquire CAS takes HANDOFF synchronizes
-            // with that swap. If a barger locked the word in the instant between the
-            // two, the wake-up below still reaches the starving waiter, which marks the
-            // word STARVING again and is handed the lock by the barger's unlock.
-            let _ = self
-                .state
-                .compare_exchange(UNLOCKED, HANDOFF, Relaxed, Relaxed);
-        }
         // `&self` keeps the word alive for the wake: nobody can free the mutex while
         // this borrow lasts.
+        futex::wake_one(&self.state);
+    }
+
+    /// Unlock of a STARVING word: release it straight to HANDOFF, never through
+    /// UNLOCKED, and wake one sleeper to take it.
+    ///
+    /// The word must not pass through UNLOCKED on the way. An earlier version swapped
+    /// to UNLOCKED and then CASed `UNLOCKED → HANDOFF`; the starving waiter, awake
+    /// between its mark and its futex wait, could take the free word, finish and leave
+    /// before that CAS, which then closed the word to everyone who had not slept: the
+    /// next `lock` slept on a HANDOFF nobody would take (seen under qemu-aarch64, and
+    /// in the loom model `an_owner_that_comes_straight_back_after_a_starving_unlock_is_not_stranded`).
+    #[cold]
+    fn hand_off(&self) {
+        // Ordering: Release pairs with the Acquire CAS `HANDOFF → CONTENDED` of the
+        // waiter that takes the hand-off, so our critical section happens before its.
+        // A plain store: no other thread writes a STARVING word (see `unlock`).
+        self.state.store(HANDOFF, Release);
+        // A STARVING mark has an untimed waiter that has slept behind it, and it is
+        // still waiting: it can acquire only from UNLOCKED or HANDOFF, and the word has
+        // been neither since it marked. Asleep, this wake-up (or the one of whoever takes
+        // the hand-off first) reaches it; between its mark and its futex wait, the wait
+        // finds the word changed and it takes the hand-off itself.
         futex::wake_one(&self.state);
     }
 }
