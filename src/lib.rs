@@ -34,7 +34,7 @@ pub mod spsc;
 mod sync;
 
 pub use barrier::{Barrier, BarrierTimeout, BarrierWaitResult};
-pub use hash_map::HashMap;
+pub use hash_map::{HashMap, HashSet};
 pub use mutex::{Mutex, MutexGuard, RawMutex};
 pub use semaphore::{Semaphore, SemaphorePermit};
 pub use seqlock::SeqLock;

@@ -19,18 +19,19 @@ pub(crate) use loom_impl::*;
 #[cfg(not(fencepost_loom))]
 mod std_impl {
     pub(crate) mod atomic {
-        pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr};
+        pub(crate) use core::sync::atomic::AtomicPtr;
         #[allow(
             unused_imports,
             reason = "offered to every primitive; not all use each"
         )]
         pub(crate) use core::sync::atomic::{
-            AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+            AtomicBool, AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
         };
     }
 
     use core::mem::MaybeUninit;
     pub(crate) use std::sync::Arc;
+    pub(crate) use std::thread::panicking;
     pub(crate) use std::thread_local;
 
     /// `core::cell::UnsafeCell` with loom's closure-based access API.
@@ -110,6 +111,48 @@ mod std_impl {
         }
     }
 
+    /// `n` atomics, all zero, from one zeroed allocation (large tables then cost no
+    /// initialising pass: the allocator hands out pages the kernel already zeroed).
+    pub(crate) fn zeroed_u64s(n: usize) -> Box<[atomic::AtomicU64]> {
+        // SAFETY: `AtomicU64` has the size and bit validity of `u64`, so all-zero bytes
+        // are a valid value.
+        unsafe { zeroed_slice(n) }
+    }
+
+    /// As [`zeroed_u64s`], for `AtomicU32`.
+    pub(crate) fn zeroed_u32s(n: usize) -> Box<[atomic::AtomicU32]> {
+        // SAFETY: `AtomicU32` has the size and bit validity of `u32`, so all-zero bytes
+        // are a valid value.
+        unsafe { zeroed_slice(n) }
+    }
+
+    /// `Box::new_zeroed_slice(n).assume_init()`, which needs Rust 1.92.
+    ///
+    /// # Safety
+    /// All-zero bytes are a valid `T`.
+    unsafe fn zeroed_slice<T>(n: usize) -> Box<[T]> {
+        let layout = std::alloc::Layout::array::<T>(n).expect("table size overflows");
+        if layout.size() == 0 {
+            // SAFETY: a dangling, aligned pointer is a valid empty or zero-sized slice,
+            // and `Box` does not free zero-sized allocations.
+            return unsafe {
+                Box::from_raw(core::ptr::slice_from_raw_parts_mut(
+                    core::ptr::NonNull::<T>::dangling().as_ptr(),
+                    n,
+                ))
+            };
+        }
+        // SAFETY: the layout has a non-zero size.
+        let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: `p` is a zeroed allocation of `n` `T`s from the global allocator with
+        // `T`'s array layout, which is what `Box<[T]>` frees it with; the caller
+        // guarantees zero bytes are valid `T`s.
+        unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(p, n)) }
+    }
+
     /// A busy-wait hint: `pause` on x86, `isb` on aarch64.
     #[inline(always)]
     pub(crate) fn spin_loop() {
@@ -131,13 +174,13 @@ mod std_impl {
 #[cfg(fencepost_loom)]
 mod loom_impl {
     pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr};
+        pub(crate) use loom::sync::atomic::AtomicPtr;
         #[allow(
             unused_imports,
             reason = "offered to every primitive; not all use each"
         )]
         pub(crate) use loom::sync::atomic::{
-            AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+            AtomicBool, AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
         };
     }
 
@@ -145,6 +188,7 @@ mod loom_impl {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::Arc;
     pub(crate) use loom::{lazy_static, thread_local};
+    pub(crate) use std::thread::panicking;
 
     /// `n` uninitialised cells, each tracked by loom.
     pub(crate) fn uninit_cells<T>(n: usize) -> Box<[UnsafeCell<MaybeUninit<T>>]> {
@@ -176,6 +220,16 @@ mod loom_impl {
             // SAFETY: the caller guarantees the cell is initialised and not written now.
             *value = cell.with(|p| unsafe { (*p).assume_init() });
         }
+    }
+
+    /// `n` loom atomics, all zero.
+    pub(crate) fn zeroed_u64s(n: usize) -> Box<[atomic::AtomicU64]> {
+        (0..n).map(|_| atomic::AtomicU64::new(0)).collect()
+    }
+
+    /// `n` loom atomics, all zero.
+    pub(crate) fn zeroed_u32s(n: usize) -> Box<[atomic::AtomicU32]> {
+        (0..n).map(|_| atomic::AtomicU32::new(0)).collect()
     }
 
     /// Under loom a spin is a yield, so the model checker switches threads.

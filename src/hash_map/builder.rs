@@ -1,7 +1,9 @@
 //! Configuration: the builder, the resize policies and the closure/insert result types.
 
 use super::HashMap;
-use super::raw::{Resize, SLOTS, Shard};
+use super::epoch::Domain;
+use super::shard::{Resize, Shard};
+use super::table::{groups_for, max_len};
 use core::fmt;
 use core::marker::PhantomData;
 use crossbeam_utils::CachePadded;
@@ -9,6 +11,7 @@ use std::collections::hash_map::RandomState;
 
 /// How a shard's table may change size.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ResizePolicy {
     /// Double a shard's table when it is 7/8 full or a probe runs out of room (default).
     #[default]
@@ -17,7 +20,10 @@ pub enum ResizePolicy {
     /// it at most 1/8 full.
     GrowShrink,
     /// Never allocate a table after construction: an insert into a full shard fails
-    /// ([`HashMapRef::try_insert`](super::HashMapRef::try_insert)) instead, so insert latency stays deterministic.
+    /// ([`HashMapRef::insert_within_capacity`](super::HashMapRef::insert_within_capacity))
+    /// instead, so insert latency stays deterministic. Entry storage for the capacity is
+    /// allocated up front too; more is allocated only while pinned readers hold back the
+    /// reclamation of removed entries (their slots are reused only after it).
     Fixed,
 }
 
@@ -51,6 +57,7 @@ impl<T> std::error::Error for Full<T> {}
 
 /// What a [`HashMap::compute`] closure asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Op<V> {
     /// Leave the entry as it is (present or absent).
     Keep,
@@ -62,6 +69,7 @@ pub enum Op<V> {
 
 /// What [`HashMap::compute`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Computed {
     /// Nothing changed.
     Unchanged,
@@ -149,9 +157,15 @@ impl<K, V> Default for HashMapBuilder<K, V, RandomState> {
 }
 
 impl<K, V, S> HashMapBuilder<K, V, S> {
-    /// Room for at least `capacity` entries spread evenly over the shards, before any
-    /// shard grows. With `Fixed`, keys that crowd one shard can make it full before the
-    /// map as a whole holds `capacity` entries.
+    /// Room for `capacity` entries before any shard grows (or, with
+    /// [`ResizePolicy::Fixed`], before an insert fails).
+    ///
+    /// Each shard is sized for its share plus headroom: with `shards(1)` the guarantee
+    /// is exact whatever the keys; with more shards it holds unless the hasher sends more
+    /// keys to one shard than its headroom allows, which for keys spread like random ones
+    /// (the default `RandomState` is keyed, so callers cannot aim keys at a shard)
+    /// happens with probability below 10^-9. [`HashMap::capacity`] reports the figure
+    /// for the tables the map has now.
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity;
         self
@@ -194,19 +208,114 @@ impl<K, V, S> HashMapBuilder<K, V, S> {
         // light fence and every reclaimer's heavy fence agree on the pairing.
         crate::futex::init_asymmetric_fences();
         let shards = self.shards.unwrap_or_else(default_shards);
-        let per_shard = self.capacity.div_ceil(shards);
-        // 7/8 of a table's slots may be used before it grows.
-        let slots = per_shard.saturating_add(per_shard / 7 + 1);
-        let groups = slots.div_ceil(SLOTS).next_power_of_two().max(1);
+        let groups = groups_for(per_shard(self.capacity, shards));
+        // The slab's first chunk holds what the table takes, so a map that never grows
+        // never adds a chunk for its live entries.
+        let base = max_len(groups).next_power_of_two().max(MIN_SLAB_BASE);
+        let policy = self.policy.lower();
         let bits = shards.trailing_zeros();
         HashMap {
             shards: (0..shards)
-                .map(|_| CachePadded::new(Shard::new(groups)))
+                .map(|_| CachePadded::new(Shard::new(groups, base, policy)))
                 .collect(),
             shard_shift: 57 - bits,
             shard_mask: shards - 1,
-            policy: self.policy.lower(),
             hasher: self.hasher,
+            domain: Domain::new(),
         }
+    }
+}
+
+/// The smallest first slab chunk: 16 entries (2 under loom, so models add chunks).
+const MIN_SLAB_BASE: usize = if cfg!(fencepost_loom) { 2 } else { 16 };
+
+/// The probability a capacity guarantee may fail, for keys spread like random ones.
+const FAILURE: f64 = 1e-9;
+
+/// An upper bound on `P(X > m)` for `X ~ Binomial(n, p)`: the Chernoff bound in its
+/// relative-entropy form, `exp(-n D((m + 1) / n || p))`.
+fn tail(n: usize, p: f64, m: usize) -> f64 {
+    if m >= n {
+        return 0.0;
+    }
+    let (n, a) = (n as f64, (m as f64 + 1.0) / n as f64);
+    if a <= p {
+        return 1.0;
+    }
+    let d = a * (a / p).ln() + (1.0 - a) * ((1.0 - a) / (1.0 - p)).ln();
+    (-n * d).exp()
+}
+
+/// Entries one of `shards` shards must take so that `n` keys spread like random ones
+/// overflow none of them, except with probability below [`FAILURE`].
+pub(crate) fn per_shard(n: usize, shards: usize) -> usize {
+    if shards == 1 || n == 0 {
+        return n;
+    }
+    let p = 1.0 / shards as f64;
+    let fits = |m: usize| shards as f64 * tail(n, p, m) <= FAILURE;
+    let mut lo = n.div_ceil(shards);
+    if fits(lo) {
+        return lo;
+    }
+    let mut hi = lo;
+    while !fits(hi) {
+        hi = hi.saturating_mul(2).min(n);
+    }
+    // fits(hi), !fits(lo)
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
+}
+
+/// The most keys, spread like random ones over shards that take `limits[i]` entries
+/// each, that overflow none of them except with probability below [`FAILURE`]; exact
+/// for one shard.
+pub(crate) fn guaranteed(limits: &[usize]) -> usize {
+    if let [only] = limits {
+        return *only;
+    }
+    let p = 1.0 / limits.len() as f64;
+    let fits = |n: usize| limits.iter().map(|&m| tail(n, p, m)).sum::<f64>() <= FAILURE;
+    // fits(lo), !fits(hi)
+    let (mut lo, mut hi) = (0, limits.iter().sum::<usize>() + 1);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+#[cfg(all(test, not(fencepost_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_shard_is_sized_exactly() {
+        assert_eq!(per_shard(100_000, 1), 100_000);
+        assert_eq!(guaranteed(&[1234]), 1234);
+    }
+
+    #[test]
+    fn shards_get_headroom_that_the_guarantee_gives_back() {
+        for (n, shards) in [(100_000, 64), (100_000, 8), (1 << 20, 8), (1000, 1024), (7, 4)] {
+            let m = per_shard(n, shards);
+            assert!(m >= n.div_ceil(shards) && m <= n, "{n} over {shards}: {m}");
+            // The guarantee over shards of exactly `m` entries is at least `n` again.
+            assert!(guaranteed(&vec![m; shards]) >= n, "{n} over {shards}");
+        }
+        // Headroom shrinks as shards fill: 64 shards for 100k keys need under 25% more.
+        assert!(per_shard(100_000, 64) < 100_000 / 64 * 5 / 4);
+        assert!(per_shard(1 << 20, 8) < (1 << 17) * 21 / 20);
     }
 }

@@ -1,444 +1,582 @@
-//! Epoch-based reclamation for the map: readers pin, only writers free.
+//! Epoch-based reclamation, one domain per map: readers pin, only writers free.
 //!
 //! # Protocol
 //!
-//! A global `EPOCH` counter and one cache-padded *participant* per thread (registered
-//! through a thread-local on first use, handed back when the thread exits, never freed).
+//! Each map owns a [`Domain`]: an epoch counter and one cache-padded *participant* per
+//! thread id. Thread ids are small process-wide numbers, handed out on a thread's first
+//! pin and reused after it exits, so a domain's participants stay as many as the threads
+//! alive at once; participant `id` lives in bucket `log2(id + 1)`, and buckets (of 1, 2,
+//! 4, ... participants) are allocated on first use and never move.
 //!
-//! - **pin** (outermost guard only; nested guards bump a thread-local count): read
-//!   `EPOCH` (Acquire), store `epoch << 1 | ACTIVE` into the participant (Release), then the
-//!   *light* half of an asymmetric store→load fence (a compiler fence where
-//!   `membarrier` works, else `fence(SeqCst)`).
+//! - **pin** (the outermost guard of this thread on this map; nested guards bump the
+//!   participant's depth): read the epoch `e` (Relaxed), store `e << 1 | ACTIVE` into the
+//!   participant (Release), then the *light* half of an asymmetric store→load fence (a
+//!   compiler fence where `membarrier` works, else `fence(SeqCst)`).
 //! - **unpin**: store `INACTIVE` (Release).
-//! - **retire** (a writer, under its shard lock): push the garbage into the shard's
-//!   [`Bag`], unstamped.
-//! - **collect** (a writer, every [`COLLECT_EVERY`] retires and on `flush`):
-//!   1. *seal*: stamp the unstamped garbage with `s = EPOCH.fetch_add(0)` (Release);
-//!   2. *advance*: the heavy fence half (`membarrier`, or `fence(SeqCst)`), read
-//!      `g = EPOCH` (Acquire), scan every participant (Acquire); if every active one is
-//!      pinned at `g`, CAS `EPOCH` from `g` to `g + 1` (Release);
-//!   3. free the garbage whose stamp `s` satisfies `s + 2 <= EPOCH`.
+//! - **retire** (a writer, under its shard lock): push the unlinked item into the shard's
+//!   [`Bag`], unstamped. Every item was unlinked before it is retired.
+//! - **collect** ([`Domain::collect`], a writer, every [`COLLECT_EVERY`] retires and on
+//!   `flush`):
+//!   1. `g = epoch` (Acquire);
+//!   2. the *heavy* fence half (`membarrier`, or `fence(SeqCst)`);
+//!   3. `s = epoch` (Relaxed): the stamp of every item retired before this collection;
+//!   4. scan every participant (Acquire); if each active one is pinned at `g`, CAS the
+//!      epoch from `g` to `g + 1` (Release; Acquire on failure);
+//!   5. `now` = the epoch this thread last read with Acquire (`g`, `g + 1` or the
+//!      failure value): items stamped `s` with `s + 2 <= now` are reclaimed, by the
+//!      caller, outside the shard lock.
 //!
-//! # Why a reader never sees freed memory
+//! # Why a reader never sees reclaimed memory
 //!
-//! Say reader `R` pinned at epoch `r` loads a pointer to object `O` that writer `W`
-//! unlinked (store `U`) and sealed with stamp `s`, and `O` is freed, which needs some
-//! writer to have advanced `EPOCH` from `s + 1` to `s + 2`.
+//! Under the C++20 model that Rust uses (the light/heavy pair stands for two SeqCst
+//! fences; see `futex`). Call `S` the total order of SeqCst fences; the rule used
+//! throughout is: if a fence `X` happens before `A`, `A` is coherence-ordered before
+//! `B` (both on one atomic), and `B` happens before a fence `Y`, then `X` precedes `Y`
+//! in `S` — and, its consequence for a store `W` and a load `L` of one location, if
+//! `W` happens before a fence `X` that precedes, in `S`, a fence `Y` sequenced before
+//! `L`, then `L` reads `W` or a later store.
 //!
-//! - If `r >= s + 1`: `R`'s Acquire read of `EPOCH` read a value written by a CAS in the
-//!   release sequence of `W`'s seal (every write to `EPOCH` is a read-modify-write), so
-//!   `U` happens before `R`'s load, which therefore cannot return the unlinked pointer.
-//! - If `r <= s`: `R`'s read of `r` is coherence-ordered before the advancing CAS that read
-//!   `s + 1`, so `R`'s fence precedes the advancer's fence in the SeqCst order, and the
-//!   advancer's scan sees `R`'s pin (or a later store of `R`'s participant). The pin
-//!   (epoch `r != s + 1`, active) blocks the advance; a later store is an unpin or a
-//!   later pin, both `Release`, so `R`'s use of `O` happens before the free.
+//! Say reader `R` pinned at `e` (load `R1`, pin store `R2`, light fence `F_R`) loads a
+//! pointer or index (`R3`) to an item `O` that a writer unlinked (store `U`, which
+//! happens before the heavy fence `F_S` of the collection that stamped `O` with `s`),
+//! and `O` is reclaimed while `R` is pinned. Reclaiming needs `now >= s + 2`, so some
+//! advance `A*` moved the epoch from `s + 1` to `s + 2`: it read `s + 1` (its step 1),
+//! fenced (`F_A`), scanned and CASed. Its step-1 load is coherence-ordered after the
+//! stamp load (which read `s`), so `F_S` precedes `F_A` in `S`.
 //!
-//! Readers never scan or free: a `get` costs the pin store and the unpin store, and its
-//! tail latency never includes a destructor. Garbage lives per shard, guarded by the
-//! shard's writer lock, so retiring needs no atomic operation at all.
+//! - If `F_R` precedes `F_A`, `A*`'s scan reads `R2` or a later store of `R`'s
+//!   participant. A later store is `R`'s unpin or a later pin, both Release and
+//!   sequenced after `R`'s use of `O`, so that use happens before the reclamation
+//!   (through the scan's Acquire, the CAS's Release and the reclaimer's Acquire load
+//!   of a later epoch, every epoch write being a CAS in one release sequence). If the
+//!   scan reads `R2` itself, `A*` succeeded only because `e = s + 1`; then `R1` read a
+//!   value written after the one the stamp load read, so `F_S` precedes `F_R` and
+//!   `R3` reads `U` or later: it never loads `O`.
+//! - If `F_A` precedes `F_R`, then `F_S` precedes `F_R` as well, and again `R3` reads
+//!   `U` or later.
+//!
+//! Both steps need the fences where they are: the stamp is read *after* a heavy fence
+//! that follows the unlink, and an advance reads the epoch it advances *before* its
+//! heavy fence (crossbeam-epoch orders them the same way). An earlier version sealed
+//! with a Release `fetch_add(0)` and read `g` after the fence; a reader that loaded
+//! epoch 5, stalled, and pinned after two advances (5 to 6 to 7) had no rule forcing it
+//! to see the unlink, and the item was reclaimed at 7 while it read it.
+//!
+//! Readers never scan or reclaim: a `get` costs the pin store and the unpin store, and
+//! its tail latency never includes a destructor. Garbage lives per shard, guarded by
+//! the shard's writer lock, so retiring needs no atomic operation.
+//!
+//! # One domain per map
+//!
+//! A thread pinned on one map holds back the garbage of that map only, so `flush` after
+//! `clear` drops the values whatever other maps are doing (papaya's collector is per map
+//! too). The cost is memory: each map keeps one 128-byte participant per thread id that
+//! ever pinned it, until the map is dropped.
+//!
+//! # Thread exit and thread-local destructors
+//!
+//! A thread's id is handed back when its thread-local record is destroyed, unless one
+//! of its guards is still alive then (a guard kept in another thread-local that is
+//! destroyed later), in which case the id is never reused. A pin taken after the record
+//! is gone (from another thread-local's destructor) borrows a temporary id for the life
+//! of its guard, as crossbeam-epoch does, instead of aborting.
 //!
 //! # Checking
 //!
 //! `loom-tests/hash_map.rs` models the protocol, and `ordering-mutants` weakens each
 //! ordering in turn. loom models `fence(SeqCst)` as joining the causality of every
-//! earlier SeqCst fence, which is stronger than the C++ model: since every path from a
-//! seal to a pin crosses the reclaimer's heavy fence and the reader's light fence, loom
-//! cannot observe the Acquire/Release edges on `EPOCH` (the seal, the advance CAS and
-//! the pin's epoch load) go missing. Those are kept for the argument above and marked
-//! `mutants: skip` with that reason; every other ordering here has a model that fails
-//! without it.
-//!
-//! A guard held for a long time stops the epoch: garbage then grows until it is
-//! dropped. Writers keep every bag bounded in the common case by collecting every
-//! [`COLLECT_EVERY`] retires and retrying harder past [`PRESSURE`] items.
+//! earlier SeqCst fence, which is stronger than the C++ model, so it cannot see the
+//! Acquire/Release edges on the epoch go missing; those carry `mutants: skip` with that
+//! reason, and the argument above is their check.
 
 use crate::futex;
 use crate::sync::UnsafeCell;
 use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64};
+use crate::sync::atomic::{AtomicPtr, AtomicU64};
+use core::cell::Cell;
 use core::marker::PhantomData;
 use core::ptr;
 use crossbeam_utils::CachePadded;
+use std::collections::VecDeque;
 
-/// A writer collects after this many retires into one bag. Each collection costs a
-/// `membarrier(PRIVATE_EXPEDITED)`, which took 6-8 us per call on the 2-vCPU KVM guest
-/// (an IPI to every CPU running this process, a VM exit each): at 128 that was about
-/// 60 ns per retire (4089 calls in one run of the exchange mix), at 1024 about 8 ns
-/// (505 calls), for at most 1024 more garbage items per shard.
+/// A writer collects after this many retires into one shard's bag. Each collection
+/// costs a `membarrier(PRIVATE_EXPEDITED)`, which took 6-8 us per call on the 2-vCPU KVM
+/// guest (an IPI to every CPU running this process): at 128 that was about 60 ns per
+/// retire, at 1024 about 8 ns.
 #[cfg(not(fencepost_loom))]
 pub(crate) const COLLECT_EVERY: usize = 1024;
-/// Under loom every retire collects, so the models reach the free.
+/// Under loom every retire collects, so the models reach the reclamation.
 #[cfg(fencepost_loom)]
 pub(crate) const COLLECT_EVERY: usize = 1;
 
-/// How often `flush` tries to advance the epoch before giving up.
-const FLUSH_ATTEMPTS: usize = if cfg!(fencepost_loom) { 3 } else { 64 };
-
-/// Past this many items a bag's collection retries the advance a few times.
-const PRESSURE: usize = 64 * 1024;
-
-/// Participant state: `0` when not pinned, `epoch << 1 | ACTIVE` while pinned.
+/// Participant state: `INACTIVE`, or `epoch << 1 | ACTIVE` while pinned.
 const INACTIVE: u64 = 0;
 const ACTIVE: u64 = 1;
 
-/// One thread's slot in the global participant list.
-struct Participant {
-    /// `INACTIVE` or `epoch << 1 | ACTIVE`; written only by the owning thread.
-    state: AtomicU64,
-    /// Whether a live thread owns this participant.
-    in_use: AtomicBool,
-    /// Nesting depth of this thread's guards; touched only by the owning thread.
-    depth: UnsafeCell<usize>,
-    /// The next participant in the list (immutable once pushed).
-    next: AtomicPtr<CachePadded<Participant>>,
-}
-
-/// The global epoch and the participant list (push-only; participants are reused).
-struct Collector {
-    epoch: AtomicU64,
-    head: AtomicPtr<CachePadded<Participant>>,
-}
-
-impl Collector {
-    #[cfg(not(fencepost_loom))]
-    const fn new() -> Self {
-        Collector {
-            epoch: AtomicU64::new(0),
-            head: AtomicPtr::new(ptr::null_mut()),
-        }
-    }
-
-    #[cfg(fencepost_loom)]
-    fn new() -> Self {
-        Collector {
-            epoch: AtomicU64::new(0),
-            head: AtomicPtr::new(ptr::null_mut()),
-        }
-    }
-}
-
+/// Bucket `b` holds the participants of ids `2^b - 1 .. 2^(b+1) - 1`.
 #[cfg(not(fencepost_loom))]
-static COLLECTOR: Collector = Collector::new();
-
-// Under loom a lazy static is rebuilt for every execution. Its participants are leaked
-// on purpose: loom drops lazy statics before the main thread's thread-locals, whose
-// destructor still releases its participant.
+const BUCKETS: usize = usize::BITS as usize;
+/// Under loom, ids stay below 15.
 #[cfg(fencepost_loom)]
-crate::sync::lazy_static! {
-    static ref COLLECTOR: Collector = Collector::new();
+const BUCKETS: usize = 4;
+
+/// No id: a thread that has not pinned yet, or a guard that borrowed none.
+const NO_ID: usize = usize::MAX;
+
+/// One thread id's slot in a domain.
+struct Participant {
+    /// `INACTIVE` or `epoch << 1 | ACTIVE`; written only by the id's holder.
+    state: AtomicU64,
+    /// Nesting depth of the holder's guards on this map; touched only by the holder
+    /// (the id pool's lock orders successive holders).
+    depth: UnsafeCell<usize>,
 }
 
-#[inline(always)]
-fn collector() -> &'static Collector {
-    &COLLECTOR
-}
-
-/// This thread's participant, registered on first pin.
-struct Local {
-    participant: core::cell::Cell<*const CachePadded<Participant>>,
-}
-
-impl Drop for Local {
-    fn drop(&mut self) {
-        let p = self.participant.get();
-        if p.is_null() {
-            return;
+impl Participant {
+    fn new() -> Self {
+        Participant {
+            state: AtomicU64::new(INACTIVE),
+            depth: UnsafeCell::new(0),
         }
-        // SAFETY: participants are never freed (see `Collector`).
-        let p = unsafe { &*p };
-        // SAFETY: only the owning thread (this one, now exiting) touches `depth`.
-        let depth = p.depth.with(|d| unsafe { *d });
-        if depth == 0 {
-            // Ordering: Release pairs with the Acquire claim in `register`: this thread's
-            // last writes to `depth` and `state` happen before the next owner's.
-            p.in_use.store(false, Release);
-        }
-        // A guard leaked with `mem::forget` keeps the participant pinned and owned
-        // forever: the epoch stops, which is safe.
     }
 }
 
-impl Local {
+/// A map's reclamation domain: its epoch and its participants.
+pub(crate) struct Domain {
+    epoch: AtomicU64,
+    buckets: [AtomicPtr<CachePadded<Participant>>; BUCKETS],
+}
+
+// SAFETY: the buckets are owned allocations of participants whose fields are atomics
+// and a depth cell that only the holder of the matching thread id touches.
+unsafe impl Send for Domain {}
+// SAFETY: as above; shared access goes through atomics, and `depth` is accessed only
+// by the id's holder, one thread at a time.
+unsafe impl Sync for Domain {}
+
+impl Domain {
+    pub(crate) fn new() -> Self {
+        Domain {
+            epoch: AtomicU64::new(0),
+            buckets: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+        }
+    }
+
+    /// The participant of thread id `id`, allocating its bucket on first use.
+    #[inline(always)]
+    fn participant(&self, id: usize) -> &Participant {
+        let bucket = (usize::BITS - 1 - (id + 1).leading_zeros()) as usize;
+        // Ordering: Acquire pairs with the Release publication in `add_bucket`: the
+        // participants are initialised before we use them.
+        let p = self.buckets[bucket].load(Acquire);
+        let p = if p.is_null() {
+            self.add_bucket(bucket)
+        } else {
+            p
+        };
+        // SAFETY: bucket `b` holds `2^b` participants and `id + 1 - 2^b < 2^b`; buckets
+        // are freed only when the domain is dropped, which no guard outlives.
+        unsafe { &*p.add(id + 1 - (1 << bucket)) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn add_bucket(&self, bucket: usize) -> *mut CachePadded<Participant> {
+        assert!(
+            bucket < BUCKETS,
+            "fencepost::HashMap: too many thread ids"
+        );
+        let fresh: Box<[CachePadded<Participant>]> = (0..1usize << bucket)
+            .map(|_| CachePadded::new(Participant::new()))
+            .collect();
+        let fresh = Box::into_raw(fresh).cast::<CachePadded<Participant>>();
+        // Ordering: Release publishes the initialised participants to the Acquire loads
+        // in `participant` and `all_pinned_at`; Acquire on failure takes the winner's.
+        match self.buckets[bucket].compare_exchange(ptr::null_mut(), fresh, Release, Acquire)
+        {
+            Ok(_) => fresh,
+            Err(winner) => {
+                // SAFETY: `fresh` came from `Box::into_raw` of a slice of this length
+                // and was never published.
+                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, 1 << bucket)) });
+                winner
+            }
+        }
+    }
+
+    /// Pins the calling thread on this domain (see the module docs).
+    #[inline]
+    pub(crate) fn pin(&self) -> LocalGuard<'_> {
+        let (id, borrowed) = match THREAD.try_with(Thread::enter) {
+            Ok(id) => (id, false),
+            // The thread-local record is gone (we run in another thread-local's
+            // destructor): borrow an id for this guard's life.
+            Err(_) => (acquire_id(), true),
+        };
+        let participant = self.participant(id);
+        self.enter(participant);
+        LocalGuard {
+            participant,
+            borrowed: if borrowed { id } else { NO_ID },
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Pins with an id of the guard's own, so the guard may move between threads.
+    pub(crate) fn pin_owned(&self) -> OwnedGuard<'_> {
+        let id = acquire_id();
+        let participant = self.participant(id);
+        self.enter(participant);
+        OwnedGuard { participant, id }
+    }
+
+    #[inline(always)]
+    fn enter(&self, p: &Participant) {
+        // SAFETY: only the holder of this participant's id (the caller) touches `depth`.
+        let depth = p.depth.with_mut(|d| unsafe {
+            let old = *d;
+            *d = old + 1;
+            old
+        });
+        if depth == 0 {
+            // Relaxed: the argument in the module docs uses only this load's coherence
+            // order, never a happens-before edge from it.
+            let epoch = self.epoch.load(Relaxed);
+            // Ordering: Release pairs with the Acquire scan in `all_pinned_at`: whatever
+            // this holder did in an earlier pinned section happens before a reclaimer
+            // that reads this later pin.
+            p.state.store(epoch << 1 | ACTIVE, Release);
+            // Ordering: store→load: the pin must be visible to a reclaimer's scan before
+            // this thread loads any pointer or index. The light half (a compiler fence
+            // when reclaimers use membarrier, else fence(SeqCst)) pairs with the heavy
+            // fence in `collect`; Acquire/Release never order a store before a later load.
+            futex::light_fence();
+        }
+    }
+
+    #[inline(always)]
+    fn exit(p: &Participant) {
+        // SAFETY: only the holder of this participant's id (the caller) touches `depth`.
+        let depth = p.depth.with_mut(|d| unsafe {
+            *d -= 1;
+            *d
+        });
+        if depth == 0 {
+            // Ordering: Release pairs with the Acquire scan in `all_pinned_at`: every load
+            // of this pinned section happens before a reclamation that follows the scan.
+            p.state.store(INACTIVE, Release);
+        }
+    }
+
+    /// Whether every pinned participant is pinned at `epoch`.
+    fn all_pinned_at(&self, epoch: u64) -> bool {
+        for (bucket, slot) in self.buckets.iter().enumerate() {
+            // Ordering: Acquire pairs with the Release publication in `add_bucket`.
+            // mutants: skip (loom does not treat an atomic's initialisation as a racing write, so reading a participant published without a happens-before edge goes unnoticed)
+            let p = slot.load(Acquire);
+            for i in 0..if p.is_null() { 0 } else { 1usize << bucket } {
+                // SAFETY: a published bucket holds `2^bucket` participants and lives as
+                // long as the domain.
+                let participant = unsafe { &*p.add(i) };
+                // Ordering: Acquire pairs with the Release pin and unpin stores: a pinned
+                // section that ended (or was followed by a later pin) happens before
+                // whatever is reclaimed after this scan.
+                let state = participant.state.load(Acquire);
+                if state & ACTIVE != 0 && state >> 1 != epoch {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Steps 1-5 of `collect` in the module docs: returns `(stamp, now)`, where `stamp`
+    /// is the epoch for every item retired before this call and `now` the epoch by which
+    /// the caller may reclaim (items stamped `s` with `s + 2 <= now`).
+    pub(crate) fn collect(&self) -> (u64, u64) {
+        // Ordering: Acquire pairs with the Release CAS of the advance that wrote this
+        // value (and, through the release sequence of CASes, every earlier one): their
+        // scans happen before what we reclaim by it.
+        // mutants: skip (loom models fence(SeqCst) as joining every earlier SeqCst fence's causality, which carries this edge, so loom cannot see it go missing; needed under the C++ model, see `# Why a reader never sees reclaimed memory`)
+        let g = self.epoch.load(Acquire);
+        // Ordering: the heavy half of the store→load pair with `enter`'s light half;
+        // after it the scan sees every pin whose fence came earlier, and the stamp load
+        // below is ordered after the unlinks of the items it stamps. Nothing weaker works:
+        // the scan must not read a participant's state from before a pin that is already
+        // loading pointers.
+        futex::heavy_fence();
+        // Relaxed: used only for its coherence order (module docs).
+        let stamp = self.epoch.load(Relaxed);
+        if !self.all_pinned_at(g) {
+            return (stamp, g);
+        }
+        // Ordering: Release on success continues the release sequence that later
+        // reclaimers acquire (see the load of `g`); Acquire on failure: we then reclaim by
+        // the value another advance wrote, whose scan must happen before our reclamation.
+        // mutants: skip (loom models fence(SeqCst) as joining every earlier SeqCst fence's causality, which carries this edge, so loom cannot see it go missing; needed under the C++ model, see `# Why a reader never sees reclaimed memory`)
+        match self.epoch.compare_exchange(g, g + 1, Release, Acquire) {
+            Ok(_) => (stamp, g + 1),
+            Err(now) => (stamp, now),
+        }
+    }
+}
+
+impl Drop for Domain {
+    fn drop(&mut self) {
+        for (bucket, slot) in self.buckets.iter().enumerate() {
+            // Ordering: `&mut self`: no guard is left.
+            let p = slot.load(Relaxed);
+            if !p.is_null() {
+                // SAFETY: published buckets came from `Box::into_raw` of a slice of
+                // `2^bucket` participants; nobody can reach them any more.
+                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, 1 << bucket)) });
+            }
+        }
+    }
+}
+
+impl core::fmt::Debug for Domain {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Domain")
+            // Ordering: a snapshot for humans.
+            .field("epoch", &self.epoch.load(Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A pin of the current thread on one map: references read through it stay valid while
+/// it lives. Not `Send`: the pin lives in this thread's participant.
+pub struct LocalGuard<'d> {
+    participant: &'d Participant,
+    /// An id borrowed because the thread-local record was gone, or `NO_ID`.
+    borrowed: usize,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Drop for LocalGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        Domain::exit(self.participant);
+        if self.borrowed != NO_ID {
+            release_id(self.borrowed);
+        } else {
+            // If the record is already gone, it saw this guard alive and kept its id.
+            let _ = THREAD.try_with(Thread::leave);
+        }
+    }
+}
+
+impl core::fmt::Debug for LocalGuard<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LocalGuard").finish_non_exhaustive()
+    }
+}
+
+/// A pin with an id of its own, so it is `Send`: a read view that may be held across
+/// an `.await` and resumed on another thread. Taking one costs a lock on a process-wide
+/// id pool, so prefer [`LocalGuard`] (through `pin`) where the view stays on one thread.
+pub struct OwnedGuard<'d> {
+    participant: &'d Participant,
+    id: usize,
+}
+
+// SAFETY: the participant belongs to the guard's own id, which no thread uses while
+// the guard lives; whoever holds the guard is its only user, and moving the guard
+// between threads orders the accesses (the move is a happens-before edge).
+unsafe impl Send for OwnedGuard<'_> {}
+// SAFETY: `&OwnedGuard` gives access to nothing.
+unsafe impl Sync for OwnedGuard<'_> {}
+
+impl Drop for OwnedGuard<'_> {
+    fn drop(&mut self) {
+        Domain::exit(self.participant);
+        release_id(self.id);
+    }
+}
+
+impl core::fmt::Debug for OwnedGuard<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OwnedGuard").finish_non_exhaustive()
+    }
+}
+
+/// This thread's id and its count of live local guards (on any map).
+struct Thread {
+    id: Cell<usize>,
+    guards: Cell<usize>,
+}
+
+impl Thread {
     const fn new() -> Self {
-        Local {
-            participant: core::cell::Cell::new(ptr::null()),
+        Thread {
+            id: Cell::new(NO_ID),
+            guards: Cell::new(0),
+        }
+    }
+
+    #[inline(always)]
+    fn enter(&self) -> usize {
+        self.guards.set(self.guards.get() + 1);
+        match self.id.get() {
+            NO_ID => self.assign(),
+            id => id,
+        }
+    }
+
+    #[inline(always)]
+    fn leave(&self) {
+        self.guards.set(self.guards.get() - 1);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn assign(&self) -> usize {
+        let id = acquire_id();
+        self.id.set(id);
+        id
+    }
+}
+
+impl Drop for Thread {
+    fn drop(&mut self) {
+        let id = self.id.get();
+        // A guard still alive (in a thread-local destroyed after this one) keeps using
+        // the id's participants: then the id is never handed out again.
+        if id != NO_ID && self.guards.get() == 0 {
+            release_id(id);
         }
     }
 }
 
 #[cfg(not(fencepost_loom))]
 crate::sync::thread_local! {
-    static LOCAL: Local = const { Local::new() };
+    static THREAD: Thread = const { Thread::new() };
 }
 
 // loom's macro (edition 2018) takes no `const { }` initialiser.
 #[cfg(fencepost_loom)]
 crate::sync::thread_local! {
-    static LOCAL: Local = Local::new();
+    static THREAD: Thread = Thread::new();
 }
 
-/// Pins the current thread until the returned guard (and every nested one) is dropped.
-#[inline]
-pub(crate) fn pin() -> Guard {
-    let p = LOCAL.with(|l| {
-        let p = l.participant.get();
-        if p.is_null() { register(l) } else { p }
-    });
-    // SAFETY: participants are never freed and this thread owns `p`.
-    let part = unsafe { &*p };
-    // SAFETY: `depth` is touched only by the owning thread, which is this one.
-    let depth = part.depth.with_mut(|d| unsafe {
-        let old = *d;
-        *d = old + 1;
-        old
-    });
-    if depth == 0 {
-        // Ordering: Acquire pairs with the Release seal (`Bag::seal`), continued by each
-        // advance CAS: the garbage's unlinking writes happen before this pin's loads.
-        // mutants: skip (loom models fence(SeqCst) as joining every earlier SeqCst fence's causality, and a pin's light fence always follows the writer's heavy fence here, so loom cannot see this edge go missing; needed under the C++ model, see `# Why a reader never sees freed memory`)
-        let epoch = collector().epoch.load(Acquire);
-        // Ordering: Release pairs with the Acquire scan in `try_advance`: whatever this
-        // thread did in an earlier pinned section happens before a reclaimer that sees
-        // this later pin.
-        part.state.store(epoch << 1 | ACTIVE, Release);
-        // Ordering: store→load: the pin must be visible to a reclaimer's scan before
-        // this thread loads any pointer. The light half (compiler fence when the
-        // reclaimer uses membarrier, else fence(SeqCst)) pairs with `heavy_fence` in
-        // `try_advance`; Acquire/Release never order a store before a later load.
-        futex::light_fence();
-    }
-    Guard {
-        participant: p,
-        _not_send: PhantomData,
-    }
+/// The process-wide pool of thread ids: the smallest free id first, so ids (and each
+/// domain's participant buckets) stay as small as the number of threads alive at once.
+#[cfg(not(fencepost_loom))]
+struct IdPool {
+    next: usize,
+    free: std::collections::BinaryHeap<core::cmp::Reverse<usize>>,
 }
 
-/// Takes a free participant or pushes a new one.
-#[cold]
-#[inline(never)]
-fn register(local: &Local) -> *const CachePadded<Participant> {
-    futex::init_asymmetric_fences();
-    let c = collector();
-    // Ordering: Acquire pairs with the Release push below: a participant's fields are
-    // initialised before another thread reaches it through the list.
-    let mut cur = c.head.load(Acquire);
-    while !cur.is_null() {
-        // SAFETY: participants are never freed.
-        let p = unsafe { &*cur };
-        // Ordering: Acquire pairs with the Release in `Local::drop`: the previous owner's
-        // accesses to `depth` happen before ours.
-        if p.in_use
-            .compare_exchange(false, true, Acquire, Relaxed)
-            .is_ok()
-        {
-            local.participant.set(cur);
-            return cur;
-        }
-        // Ordering: `next` never changes after the node is published.
-        cur = p.next.load(Relaxed);
-    }
-    let node = Box::into_raw(Box::new(CachePadded::new(Participant {
-        state: AtomicU64::new(INACTIVE),
-        in_use: AtomicBool::new(true),
-        depth: UnsafeCell::new(0),
-        next: AtomicPtr::new(ptr::null_mut()),
-    })));
-    // Ordering: see the Acquire at the top of this function.
-    let mut head = c.head.load(Relaxed);
-    loop {
-        // SAFETY: `node` is ours until the CAS below publishes it.
-        unsafe { &*node }.next.store(head, Relaxed);
-        // Ordering: Release publishes the node's initialised fields to the Acquire
-        // loads of the list head (here and in `try_advance`).
-        let pushed = c.head.compare_exchange_weak(head, node, Release, Relaxed);
-        match pushed {
-            Ok(_) => break,
-            Err(now) => head = now,
-        }
-    }
-    local.participant.set(node);
-    node
-}
+#[cfg(not(fencepost_loom))]
+static IDS: crate::Mutex<IdPool> = crate::Mutex::new(IdPool {
+    next: 0,
+    free: std::collections::BinaryHeap::new(),
+});
 
-/// An epoch pin; references read from the map stay valid while it lives. `!Send`.
-pub(crate) struct Guard {
-    participant: *const CachePadded<Participant>,
-    _not_send: PhantomData<*mut ()>,
-}
-
-impl Drop for Guard {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: participants are never freed; this thread owns it (`Guard` is `!Send`).
-        let part = unsafe { &*self.participant };
-        // SAFETY: `depth` is touched only by the owning thread, which is this one.
-        let depth = part.depth.with_mut(|d| unsafe {
-            *d -= 1;
-            *d
-        });
-        if depth == 0 {
-            // Ordering: Release pairs with the Acquire scan in `try_advance`: every load
-            // of this pinned section happens before a free that follows the scan.
-            part.state.store(INACTIVE, Release);
+#[cfg(not(fencepost_loom))]
+fn acquire_id() -> usize {
+    let mut ids = IDS.lock();
+    match ids.free.pop() {
+        Some(core::cmp::Reverse(id)) => id,
+        None => {
+            ids.next += 1;
+            ids.next - 1
         }
     }
 }
 
-impl core::fmt::Debug for Guard {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Guard").finish_non_exhaustive()
-    }
+#[cfg(not(fencepost_loom))]
+fn release_id(id: usize) {
+    IDS.lock().free.push(core::cmp::Reverse(id));
 }
 
-/// Tries to move the global epoch one step; returns the epoch afterwards.
-fn try_advance() -> u64 {
-    let c = collector();
-    // Ordering: the heavy half of the store→load fence pair with `pin`'s light half:
-    // after it, the scan sees every pin whose fence came earlier in the SeqCst order.
-    // Nothing weaker works: the scan must not read a participant's state from before a
-    // pin that is already loading pointers.
-    futex::heavy_fence();
-    // Ordering: Acquire pairs with the Release CAS of the previous advance: the scan
-    // that allowed it (and the unpins it read) happen before our frees.
-    // mutants: skip (loom models fence(SeqCst) as joining every earlier SeqCst fence's causality, and a pin's light fence always follows the writer's heavy fence here, so loom cannot see this edge go missing; needed under the C++ model, see `# Why a reader never sees freed memory`)
-    let g = c.epoch.load(Acquire);
-    // Ordering: Acquire pairs with the Release push in `register`: the participants'
-    // initialised fields happen before we read them.
-    // mutants: skip (loom does not treat an atomic's initialisation as a racing write, so reading a participant pushed without a happens-before edge goes unnoticed)
-    let mut cur = c.head.load(Acquire);
-    while !cur.is_null() {
-        // SAFETY: participants are never freed.
-        let p = unsafe { &*cur };
-        // Ordering: Acquire pairs with the Release pin and unpin stores: a reader's
-        // pinned section that ended (or was followed by a later pin) happens before
-        // whatever we free after this scan.
-        let state = p.state.load(Acquire);
-        if state & ACTIVE != 0 && state >> 1 != g {
-            return g;
-        }
-        // Ordering: `next` never changes after the node is published.
-        cur = p.next.load(Relaxed);
-    }
-    // Release pairs with the Acquire epoch loads of `pin` and of later advances; it
-    // continues the seals' release sequences. Acquire on failure: the epoch we then
-    // return (and free by) was written by another advance's Release CAS, whose scan
-    // must happen before our frees.
-    // Ordering: Release on success, Acquire on failure (see above).
-    // mutants: skip (loom models fence(SeqCst) as joining every earlier SeqCst fence's causality, and a pin's light fence always follows the writer's heavy fence here, so loom cannot see this edge go missing; needed under the C++ model, see `# Why a reader never sees freed memory`)
-    match c.epoch.compare_exchange(g, g + 1, Release, Acquire) {
-        Ok(_) => g + 1,
-        Err(now) => now,
-    }
+// Under loom ids are never reused: loom drops its lazy statics before the main
+// thread's thread-locals, so a destructor could not reach a pool. Reuse is checked by
+// the std tests and Miri instead.
+#[cfg(fencepost_loom)]
+crate::sync::lazy_static! {
+    static ref NEXT_ID: crate::sync::atomic::AtomicUsize = crate::sync::atomic::AtomicUsize::new(0);
 }
 
-/// A shard's garbage: items waiting until no reader can still hold them.
+#[cfg(fencepost_loom)]
+fn acquire_id() -> usize {
+    // Ordering: a counter; the participant behind a fresh id is reached through the
+    // domain's bucket publication.
+    NEXT_ID.fetch_add(1, Relaxed)
+}
+
+#[cfg(fencepost_loom)]
+fn release_id(_id: usize) {}
+
+/// A shard's garbage: items unlinked by the shard's writer, waiting until no reader can
+/// hold them. Lives behind the shard lock.
 pub(crate) struct Bag<T> {
-    /// `(stamp, item)`; the last `unsealed` items have no stamp yet.
-    items: Vec<(u64, T)>,
-    unsealed: usize,
+    /// Sealed batches, oldest first, each with its stamp (non-decreasing).
+    sealed: VecDeque<(u64, Vec<T>)>,
+    /// Retired since the last collection, not yet stamped.
+    open: Vec<T>,
+    /// Emptied batch vectors, reused.
+    spare: Vec<Vec<T>>,
+    /// Items in `sealed`.
+    sealed_len: usize,
 }
 
 impl<T> Bag<T> {
     pub(crate) const fn new() -> Self {
         Bag {
-            items: Vec::new(),
-            unsealed: 0,
+            sealed: VecDeque::new(),
+            open: Vec::new(),
+            spare: Vec::new(),
+            sealed_len: 0,
         }
     }
 
-    /// Number of items not yet freed.
+    /// Items not yet reclaimed.
     pub(crate) fn len(&self) -> usize {
-        self.items.len()
+        self.sealed_len + self.open.len()
     }
 
-    /// Adds `item`, unlinked by the caller (who holds the bag's lock); collects every
-    /// [`COLLECT_EVERY`] retires, handing each item no reader can hold any more to
-    /// `free` (which drops or recycles it).
-    pub(crate) fn retire(&mut self, item: T, free: &mut impl FnMut(T)) {
-        self.items.push((u64::MAX, item));
-        self.unsealed += 1;
-        if self.unsealed >= COLLECT_EVERY {
-            self.collect(free);
-        }
+    /// Adds an unlinked `item`; true when a collection is due.
+    #[inline]
+    pub(crate) fn retire(&mut self, item: T) -> bool {
+        self.open.push(item);
+        self.open.len() >= COLLECT_EVERY
     }
 
-    /// Seals, tries to advance the epoch and hands what is old enough to `free`.
-    #[cold]
-    pub(crate) fn collect(&mut self, free: &mut impl FnMut(T)) {
-        if self.items.is_empty() {
-            return;
+    /// Stamps the open items with `stamp` and moves every batch stamped at least two
+    /// epochs before `now` into `ready` (for the caller to reclaim).
+    pub(crate) fn collect(&mut self, stamp: u64, now: u64, ready: &mut Vec<T>) {
+        if !self.open.is_empty() {
+            let fresh = self.spare.pop().unwrap_or_default();
+            let batch = core::mem::replace(&mut self.open, fresh);
+            self.sealed_len += batch.len();
+            self.sealed.push_back((stamp, batch));
         }
-        self.seal();
-        let mut now = try_advance();
-        if self.items.len() >= PRESSURE {
-            for _ in 0..4 {
-                if self.free_before(now, free) == 0 {
-                    break;
-                }
-                crate::sync::yield_now();
-                now = try_advance();
+        while let Some(&(s, _)) = self.sealed.front() {
+            if s.saturating_add(2) > now {
+                break;
             }
-        }
-        self.free_before(now, free);
-    }
-
-    /// Frees everything that can be freed now: advances the epoch twice unless a
-    /// thread stays pinned, retrying a bounded number of times (yielding in between)
-    /// while threads that pin and unpin quickly hold it back.
-    pub(crate) fn flush(&mut self, free: &mut impl FnMut(T)) {
-        if self.items.is_empty() {
-            return;
-        }
-        self.seal();
-        for attempt in 0..FLUSH_ATTEMPTS {
-            if attempt >= 3 {
-                crate::sync::yield_now();
-            }
-            let now = try_advance();
-            if self.free_before(now, free) == 0 {
-                return;
-            }
+            let (_, mut batch) = self.sealed.pop_front().expect("front exists");
+            self.sealed_len -= batch.len();
+            ready.append(&mut batch);
+            self.spare.push(batch);
         }
     }
 
-    fn seal(&mut self) {
-        if self.unsealed == 0 {
-            return;
-        }
-        // Release heads a release sequence (every later write to `EPOCH` is a
-        // read-modify-write) that a pin's Acquire load of a later epoch reads from.
-        // Ordering: Release, so the unlinking stores before this seal happen before
-        // the loads of a reader that pins at a later epoch.
-        // mutants: skip (loom models fence(SeqCst) as joining every earlier SeqCst fence's causality, and a pin's light fence always follows the writer's heavy fence here, so loom cannot see this edge go missing; needed under the C++ model, see `# Why a reader never sees freed memory`)
-        let s = collector().epoch.fetch_add(0, Release);
-        let from = self.items.len() - self.unsealed;
-        for item in &mut self.items[from..] {
-            item.0 = s;
-        }
-        self.unsealed = 0;
-    }
-
-    /// Hands the sealed items stamped at least two epochs before `now` to `free`;
-    /// returns how many are left.
-    fn free_before(&mut self, now: u64, free: &mut impl FnMut(T)) -> usize {
-        let sealed = self.items.len() - self.unsealed;
-        let mut i = 0;
-        // Items are stamped in order, so the freeable ones are a prefix.
-        while i < sealed && self.items[i].0.saturating_add(2) <= now {
-            i += 1;
-        }
-        if i > 0 {
-            self.items.drain(..i).for_each(|(_, item)| free(item));
-        }
-        self.items.len()
+    /// Every item, sealed or not (the owner is being dropped).
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        self.sealed_len = 0;
+        self.sealed
+            .drain(..)
+            .flat_map(|(_, batch)| batch)
+            .chain(self.open.drain(..))
     }
 }
 
 impl<T> core::fmt::Debug for Bag<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Bag")
-            .field("items", &self.items.len())
+            .field("items", &self.len())
             .finish_non_exhaustive()
     }
 }
@@ -446,58 +584,94 @@ impl<T> core::fmt::Debug for Bag<T> {
 #[cfg(all(test, not(fencepost_loom)))]
 mod tests {
     use super::*;
-    use std::cell::Cell;
-    use std::rc::Rc;
 
-    /// Counts its drops.
-    struct Counted(Rc<Cell<usize>>);
-
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.0.set(self.0.get() + 1);
-        }
-    }
-
-    fn state() -> u64 {
-        let p = LOCAL.with(|l| l.participant.get());
-        // SAFETY: participants are never freed; this thread registered `p`.
-        unsafe { &*p }.state.load(Relaxed)
+    fn state(d: &Domain) -> u64 {
+        let id = THREAD.with(|t| t.id.get());
+        d.participant(id).state.load(Relaxed)
     }
 
     #[test]
     fn nested_guards_unpin_only_at_the_outermost() {
-        let outer = pin();
-        let inner = pin();
+        let d = Domain::new();
+        let outer = d.pin();
+        let inner = d.pin();
         drop(inner);
-        assert_eq!(state() & ACTIVE, ACTIVE);
+        assert_eq!(state(&d) & ACTIVE, ACTIVE);
         drop(outer);
-        assert_eq!(state(), INACTIVE);
+        assert_eq!(state(&d), INACTIVE);
     }
 
     #[test]
-    fn garbage_waits_for_the_pin_then_is_freed_once() {
-        let drops = Rc::new(Cell::new(0));
+    fn a_pin_on_one_domain_does_not_hold_back_another() {
+        let (a, b) = (Domain::new(), Domain::new());
+        let _pinned_on_a = a.pin();
         let mut bag = Bag::new();
-        let guard = pin();
-        bag.retire(Counted(Rc::clone(&drops)), &mut drop);
-        bag.flush(&mut drop);
-        assert_eq!(drops.get(), 0, "freed while this thread is pinned");
+        bag.retire(7u32);
+        let mut ready = Vec::new();
+        for _ in 0..3 {
+            let (stamp, now) = b.collect();
+            bag.collect(stamp, now, &mut ready);
+        }
+        assert_eq!(ready, [7]);
+    }
+
+    #[test]
+    fn garbage_waits_for_the_pin_then_is_ready_once() {
+        let d = Domain::new();
+        let mut bag = Bag::new();
+        let mut ready = Vec::new();
+        let guard = d.pin();
+        bag.retire(1u32);
+        for _ in 0..3 {
+            let (stamp, now) = d.collect();
+            bag.collect(stamp, now, &mut ready);
+        }
+        assert!(ready.is_empty(), "ready while this thread is pinned");
         assert_eq!(bag.len(), 1);
         drop(guard);
-        bag.flush(&mut drop);
-        assert_eq!((drops.get(), bag.len()), (1, 0));
-        bag.flush(&mut drop);
-        assert_eq!(drops.get(), 1);
+        for _ in 0..3 {
+            let (stamp, now) = d.collect();
+            bag.collect(stamp, now, &mut ready);
+        }
+        assert_eq!((ready.as_slice(), bag.len()), (&[1][..], 0));
     }
 
     #[test]
-    fn dropping_a_bag_frees_what_is_left() {
-        let drops = Rc::new(Cell::new(0));
+    fn an_owned_guard_can_be_dropped_on_another_thread() {
+        let d = Domain::new();
+        let g = d.pin_owned();
         let mut bag = Bag::new();
+        bag.retire(1u32);
+        let mut ready = Vec::new();
+        let (stamp, now) = d.collect();
+        bag.collect(stamp, now, &mut ready);
+        std::thread::scope(|s| {
+            s.spawn(move || drop(g));
+        });
         for _ in 0..3 {
-            bag.retire(Counted(Rc::clone(&drops)), &mut drop);
+            let (stamp, now) = d.collect();
+            bag.collect(stamp, now, &mut ready);
         }
-        drop(bag);
-        assert_eq!(drops.get(), 3);
+        assert_eq!(ready, [1]);
+    }
+
+    #[test]
+    fn ids_of_exited_threads_are_reused() {
+        let d = Domain::new();
+        let id_of = || THREAD.with(|t| t.enter_and_leave());
+        let first = std::thread::spawn(move || id_of()).join().unwrap();
+        let again = std::thread::spawn(move || id_of()).join().unwrap();
+        // Other tests run threads at the same time, so the very id may be taken; a
+        // fresh id would be the largest ever handed out, and ids stay small.
+        assert!(again <= first.max(64), "{first} then {again}");
+        drop(d);
+    }
+
+    impl Thread {
+        fn enter_and_leave(&self) -> usize {
+            let id = self.enter();
+            self.leave();
+            id
+        }
     }
 }

@@ -1,21 +1,32 @@
-//! The pinned handle ([`HashMapRef`]) and its iterator.
+//! The pinned handle ([`HashMapRef`]).
 
-use super::raw::{Entry, SLOTS, Shard, Table};
-use super::{Full, HashMap, epoch};
+use super::epoch::LocalGuard;
+use super::iter::{Iter, Keys, Values};
+use super::{Full, HashMap};
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
-use crossbeam_utils::CachePadded;
 use std::collections::hash_map::RandomState;
 
 /// A pinned view of a [`HashMap`]: reads are wait-free and return plain references that
-/// stay valid while this handle lives. Holds no lock. `!Send`.
-pub struct HashMapRef<'m, K, V, S = RandomState> {
-    pub(super) map: &'m HashMap<K, V, S>,
-    pub(super) _guard: epoch::Guard,
+/// stay valid while this handle lives. Holds no lock. With the default guard
+/// ([`HashMap::pin`]) it is not `Send`; with an [`OwnedGuard`](super::OwnedGuard)
+/// ([`HashMap::pin_owned`]) it is `Send` and `Sync`.
+pub struct HashMapRef<'m, K, V, S = RandomState, G = LocalGuard<'m>> {
+    map: &'m HashMap<K, V, S>,
+    _guard: G,
 }
 
-impl<'m, K, V, S> HashMapRef<'m, K, V, S> {
+impl<'m, K, V, S, G> HashMapRef<'m, K, V, S, G> {
+    pub(super) fn new(map: &'m HashMap<K, V, S>, guard: G) -> Self {
+        HashMapRef { map, _guard: guard }
+    }
+
+    /// The map this handle pins.
+    pub fn map(&self) -> &'m HashMap<K, V, S> {
+        self.map
+    }
+
     /// The number of entries (as [`HashMap::len`]).
     pub fn len(&self) -> usize {
         self.map.len()
@@ -39,16 +50,33 @@ impl<'m, K, V, S> HashMapRef<'m, K, V, S> {
     /// assert_eq!(all, [(1, 10), (2, 20)]);
     /// ```
     pub fn iter(&self) -> Iter<'_, K, V> {
-        Iter {
-            shards: &self.map.shards,
-            shard: 0,
-            table: None,
-            slot: 0,
-        }
+        Iter::new(&self.map.shards)
+    }
+
+    /// Every key, weakly consistent (as [`iter`](Self::iter)).
+    ///
+    /// ```
+    /// let map: fencepost::HashMap<u32, u32> = [(1, 10), (2, 20)].into_iter().collect();
+    /// let mut keys: Vec<u32> = map.pin().keys().copied().collect();
+    /// keys.sort();
+    /// assert_eq!(keys, [1, 2]);
+    /// ```
+    pub fn keys(&self) -> Keys<'_, K, V> {
+        Keys(self.iter())
+    }
+
+    /// Every value, weakly consistent (as [`iter`](Self::iter)).
+    ///
+    /// ```
+    /// let map: fencepost::HashMap<u32, u32> = [(1, 10), (2, 20)].into_iter().collect();
+    /// assert_eq!(map.pin().values().sum::<u32>(), 30);
+    /// ```
+    pub fn values(&self) -> Values<'_, K, V> {
+        Values(self.iter())
     }
 }
 
-impl<'m, K: Hash + Eq, V, S: BuildHasher> HashMapRef<'m, K, V, S> {
+impl<'m, K: Hash + Eq, V, S: BuildHasher, G> HashMapRef<'m, K, V, S, G> {
     /// The value for `key`: wait-free, no lock, no write to shared memory beyond the pin.
     ///
     /// ```
@@ -64,12 +92,26 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher> HashMapRef<'m, K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.get_key_value(key).map(|(_, v)| v)
+    }
+
+    /// The stored key and the value for `key` (as [`get`](Self::get)).
+    ///
+    /// ```
+    /// let map = fencepost::HashMap::<String, u32>::new();
+    /// let m = map.pin();
+    /// m.insert("a".to_string(), 1);
+    /// assert_eq!(m.get_key_value("a"), Some((&"a".to_string(), &1)));
+    /// ```
+    #[inline]
+    pub fn get_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let hash = self.map.hash(key);
-        self.map
-            .shard(hash)
-            .table()
-            .find(hash, key)
-            .map(|e| &e.value)
+        let (k, v) = self.map.shard(hash).find(hash, key)?;
+        Some((k, v))
     }
 
     /// Whether `key` is present.
@@ -94,18 +136,20 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher> HashMapRef<'m, K, V, S> {
     ///
     /// # Panics
     /// If the map is `ResizePolicy::Fixed` and the key's shard is full (the message
-    /// names the capacity; [`try_insert`](Self::try_insert) returns an error instead);
-    /// if called from inside a closure passed to this map's `update`, `compute`,
-    /// `get_or_insert_with` or `retain`.
+    /// names the capacity; [`insert_within_capacity`](Self::insert_within_capacity)
+    /// returns an error instead); if called from inside a closure passed to this map's
+    /// `update`, `compute`, `get_or_insert_with` or `retain`.
     #[inline]
     pub fn insert(&self, key: K, value: V) -> Option<&V> {
-        match self.try_insert(key, value) {
+        match self.insert_within_capacity(key, value) {
             Ok(old) => old,
             Err(_) => self.map.full(),
         }
     }
 
-    /// Inserts `key → value` unless a `Fixed` map's shard is full.
+    /// Inserts `key → value` unless the key is absent and a `ResizePolicy::Fixed`
+    /// map's shard for it is full (as `Vec::push_within_capacity`). Replacing an
+    /// existing key always succeeds.
     ///
     /// ```
     /// use fencepost::hash_map::{Full, HashMap, ResizePolicy};
@@ -118,7 +162,7 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher> HashMapRef<'m, K, V, S> {
     /// let m = map.pin();
     /// let mut i = 0;
     /// let rejected = loop {
-    ///     match m.try_insert(i, i) {
+    ///     match m.insert_within_capacity(i, i) {
     ///         Ok(_) => i += 1,
     ///         Err(Full(kv)) => break kv,
     ///     }
@@ -129,23 +173,61 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher> HashMapRef<'m, K, V, S> {
     ///
     /// # Errors
     /// [`Full`] with the key and value if the key is absent and its shard is full
-    /// (only with `ResizePolicy::Fixed`). Replacing an existing key always succeeds.
+    /// (only with `ResizePolicy::Fixed`).
     ///
     /// # Panics
     /// If called from inside a closure passed to this map's `update`, `compute`,
     /// `get_or_insert_with` or `retain`.
     #[inline]
-    pub fn try_insert(&self, key: K, value: V) -> Result<Option<&V>, Full<(K, V)>> {
+    pub fn insert_within_capacity(&self, key: K, value: V) -> Result<Option<&V>, Full<(K, V)>> {
         let hash = self.map.hash(&key);
         let shard = self.map.shard(hash);
         shard.table().prefetch(hash);
         let mut w = self.map.lock(shard);
-        let entry = w.alloc(Entry { hash, key, value });
-        match shard.insert(&mut w, entry, self.map.policy) {
+        match w.insert(&self.map.domain, hash, key, value) {
             // SAFETY: the old entry was retired after this handle pinned, so the epoch
-            // keeps it alive while `self` (and the returned borrow) lives.
-            Ok(done) => Ok(done.old.map(|p| unsafe { &(*p).value })),
-            Err(entry) => Err(Full((entry.key, entry.value))),
+            // keeps it while `self` (and the returned borrow) lives.
+            Ok(old) => Ok(old.map(|slot| &unsafe { w.entry(slot) }.1)),
+            Err(kv) => Err(Full(kv)),
+        }
+    }
+
+    /// Inserts `key → value` only if the key is absent (as std's and papaya's
+    /// `try_insert`); returns the inserted value, or the current one and the pair back.
+    ///
+    /// ```
+    /// let map = fencepost::HashMap::<u8, &str>::new();
+    /// let m = map.pin();
+    /// assert_eq!(m.try_insert(1, "a"), Ok(&"a"));
+    /// let err = m.try_insert(1, "b").unwrap_err();
+    /// assert_eq!((err.current(), err.into_pair()), (&"a", (1, "b")));
+    /// ```
+    ///
+    /// # Errors
+    /// [`OccupiedError`] if the key is present.
+    ///
+    /// # Panics
+    /// As [`insert`](Self::insert).
+    pub fn try_insert(&self, key: K, value: V) -> Result<&V, OccupiedError<'_, K, V>> {
+        let hash = self.map.hash(&key);
+        let shard = self.map.shard(hash);
+        shard.table().prefetch(hash);
+        let mut w = self.map.lock(shard);
+        if let Some(found) = w.find(hash, &key) {
+            return Err(OccupiedError {
+                // SAFETY: linked now; a later unlink retires it after this handle pinned.
+                current: &unsafe { w.entry(found.slot) }.1,
+                key,
+                value,
+            });
+        }
+        match w.insert_absent(&self.map.domain, hash, key, value) {
+            // SAFETY: just linked; a later unlink retires it after this handle pinned.
+            Ok(slot) => Ok(&unsafe { w.entry(slot) }.1),
+            Err(_) => {
+                drop(w);
+                self.map.full()
+            }
         }
     }
 
@@ -168,14 +250,74 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher> HashMapRef<'m, K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.remove_entry(key).map(|(_, v)| v)
+    }
+
+    /// Removes `key`; returns the stored key and its value (still readable through this
+    /// handle).
+    ///
+    /// ```
+    /// let map = fencepost::HashMap::<String, u8>::new();
+    /// let m = map.pin();
+    /// m.insert("k".to_string(), 1);
+    /// assert_eq!(m.remove_entry("k"), Some((&"k".to_string(), &1)));
+    /// ```
+    ///
+    /// # Panics
+    /// As [`remove`](Self::remove).
+    #[inline]
+    pub fn remove_entry<Q>(&self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.remove_if(key, |_, _| true).ok().flatten()
+    }
+
+    /// Removes `key` if `f(key, value)` says so; `f` runs at most once, under the
+    /// shard lock. `Ok(Some(entry))`: removed; `Ok(None)`: absent; `Err(entry)`: kept.
+    /// Removed and kept entries stay readable through this handle.
+    ///
+    /// ```
+    /// let map = fencepost::HashMap::<u8, u32>::new();
+    /// let m = map.pin();
+    /// m.insert(1, 10);
+    /// assert_eq!(m.remove_if(&1, |_, v| *v > 100), Err((&1, &10)));
+    /// assert_eq!(m.remove_if(&1, |_, v| *v == 10), Ok(Some((&1, &10))));
+    /// assert_eq!(m.remove_if(&1, |_, _| true), Ok(None));
+    /// ```
+    ///
+    /// # Errors
+    /// The current entry, if the key is present and `f` returned false.
+    ///
+    /// # Panics
+    /// If `f` calls a mutating method of this map, or panics (the map is unchanged);
+    /// as [`remove`](Self::remove).
+    #[allow(
+        clippy::type_complexity,
+        reason = "papaya's shape: removed, absent or kept"
+    )]
+    pub fn remove_if<Q, F>(&self, key: &Q, f: F) -> Result<Option<(&K, &V)>, (&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        F: FnOnce(&K, &V) -> bool,
+    {
         let hash = self.map.hash(key);
         let shard = self.map.shard(hash);
         shard.table().prefetch(hash);
         let mut w = self.map.lock(shard);
-        let p = shard.remove(&mut w, hash, key, self.map.policy)?;
-        // SAFETY: retired after this handle pinned; the epoch keeps it alive while `self`
-        // lives.
-        Some(unsafe { &(*p).value })
+        let Some(found) = w.find(hash, key) else {
+            return Ok(None);
+        };
+        // SAFETY: linked now; once unlinked it is retired after this handle pinned,
+        // which keeps it while `self` lives.
+        let (k, v) = unsafe { w.entry(found.slot) };
+        if !self.map.in_closure(|| f(k, v)) {
+            return Err((k, v));
+        }
+        w.remove(&self.map.domain, found, hash);
+        Ok(Some((k, v)))
     }
 
     /// The value of `key`, inserting `f()` first if it is absent; `f` runs at most once,
@@ -201,73 +343,66 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher> HashMapRef<'m, K, V, S> {
         let hash = self.map.hash(&key);
         let shard = self.map.shard(hash);
         let mut w = self.map.lock(shard);
-        if let Some(e) = shard.find_w(hash, &key) {
-            let v: *const V = &e.value;
-            // SAFETY: the entry is live under the lock and, once unlocked, kept alive by
-            // this handle's pin (any later removal retires it after we pinned).
-            return unsafe { &*v };
+        if let Some(found) = w.find(hash, &key) {
+            // SAFETY: linked now; a later unlink retires it after this handle pinned.
+            return &unsafe { w.entry(found.slot) }.1;
         }
         let value = self.map.in_closure(f);
-        let entry = w.alloc(Entry { hash, key, value });
-        let Ok(done) = shard.insert(&mut w, entry, self.map.policy) else {
-            drop(w);
-            self.map.full();
-        };
-        // SAFETY: the entry was just linked; a later removal retires it after we
-        // pinned, so it stays alive while `self` lives.
-        unsafe { &(*done.new).value }
+        match w.insert_absent(&self.map.domain, hash, key, value) {
+            // SAFETY: just linked; a later unlink retires it after this handle pinned.
+            Ok(slot) => &unsafe { w.entry(slot) }.1,
+            Err(_) => {
+                drop(w);
+                self.map.full()
+            }
+        }
     }
 }
 
-impl<K: fmt::Debug, V: fmt::Debug, S> fmt::Debug for HashMapRef<'_, K, V, S> {
+impl<K: fmt::Debug, V: fmt::Debug, S, G> fmt::Debug for HashMapRef<'_, K, V, S, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-/// The entries of a pinned map ([`HashMapRef::iter`]), weakly consistent.
-pub struct Iter<'g, K, V> {
-    shards: &'g [CachePadded<Shard<K, V>>],
-    shard: usize,
-    table: Option<&'g Table<K, V>>,
-    slot: usize,
+/// [`HashMapRef::try_insert`] found the key present: the current value, and the pair
+/// that was not inserted.
+pub struct OccupiedError<'g, K, V> {
+    current: &'g V,
+    key: K,
+    value: V,
 }
 
-impl<'g, K, V> Iterator for Iter<'g, K, V> {
-    type Item = (&'g K, &'g V);
+impl<'g, K, V> OccupiedError<'g, K, V> {
+    /// The value in the map (still readable through the handle).
+    pub fn current(&self) -> &'g V {
+        self.current
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let table = match self.table {
-                Some(t) => t,
-                None => {
-                    let shard = self.shards.get(self.shard)?;
-                    let t = shard.table();
-                    self.table = Some(t);
-                    self.slot = 0;
-                    t
-                }
-            };
-            while self.slot < table.capacity() {
-                let (g, lane) = (self.slot / SLOTS, self.slot % SLOTS);
-                self.slot += 1;
-                let p = table.slot(g, lane);
-                // SAFETY: a loaded entry is live or retired after the iterator's handle
-                // pinned, which keeps it alive for `'g`.
-                if let Some(e) = unsafe { p.as_ref() } {
-                    return Some((&e.key, &e.value));
-                }
-            }
-            self.table = None;
-            self.shard += 1;
-        }
+    /// The key and value that were not inserted.
+    pub fn into_pair(self) -> (K, V) {
+        (self.key, self.value)
     }
 }
 
-impl<K, V> fmt::Debug for Iter<'_, K, V> {
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for OccupiedError<'_, K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Iter")
-            .field("shard", &self.shard)
-            .finish_non_exhaustive()
+        f.debug_struct("OccupiedError")
+            .field("key", &self.key)
+            .field("current", &self.current)
+            .field("not_inserted", &self.value)
+            .finish()
     }
 }
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Display for OccupiedError<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "key {:?} is already present with value {:?}; {:?} was not inserted",
+            self.key, self.current, self.value
+        )
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> std::error::Error for OccupiedError<'_, K, V> {}

@@ -1,55 +1,86 @@
-//! A concurrent hash map: sharded single-writer tables, wait-free readers, and an epoch
-//! reclamation scheme of its own in which only writers free memory.
+//! A concurrent hash map: sharded single-writer tables of dense tag metadata, keys and
+//! values stored inline in slabs that never move, wait-free readers, and an epoch
+//! reclamation domain per map in which only writers reclaim.
 //!
 //! # Design
 //!
 //! The hash of a key is computed once. Its top 7 bits are the *tag*, the next bits pick
 //! the *shard*, the low bits pick the *group* where the probe starts. Each shard has a
-//! writer lock (the crate's [`Mutex`](crate::Mutex)), a pointer to its current table and
-//! an entry count. A table is an array of 64-byte groups: one control word (7 tag bytes
-//! and an overflow count) and 7 pointers to boxed entries.
+//! writer lock (the crate's [`Mutex`](crate::Mutex)), a pointer to its current *table*,
+//! a *slab* holding its entries, and an entry count.
 //!
-//! - **Readers** ([`HashMapRef::get`]) pin the epoch, load the shard's table, match the
-//!   tag in a group's control word SWAR-style, load the matching slots and compare keys.
-//!   The probe ends at the first group whose overflow count is 0, so a miss usually reads
-//!   one cache line and a hit two. No lock, no read-modify-write, no retry: a lookup is
-//!   wait-free and bounded by the table's group count.
-//! - **Writers** prefetch the key's home group, lock the shard, box the entry (reusing
-//!   the allocation of an entry the epoch already reclaimed when the shard has one, so
-//!   a steady mix of inserts and removes rarely calls the allocator), then bump the
-//!   overflow counts of the full groups they skip, store the slot pointer and then the
-//!   tag. A remove clears the tag, nulls the slot, lowers the overflow counts and retires
-//!   the entry. A replace swaps the slot's pointer and retires the old entry.
-//! - **Resize** is per shard, by its writer: build a table of twice the groups holding
-//!   the same entry pointers, publish it, retire the old one. Readers still on the old
-//!   table see it frozen and complete up to the publication, so each key's reads stay
-//!   linearizable. [`ResizePolicy`] chooses growth, growth and shrinking, or a fixed
-//!   capacity for which inserts fail instead of allocating.
+//! - **Tables are metadata only**: an array of 8-byte tag words (seven tags and an
+//!   overflow count per group, matched SWAR-style) and, beside it, the slab index of
+//!   each slot. A miss on a map of a million keys reads one tag word out of about 2 MB
+//!   of them, which stays in the cache; a hit reads the tag word and the group's index
+//!   lanes (prefetched together), then the entry.
+//! - **Entries live inline in the slab**: `(K, V)` pairs in chunks of doubling size that
+//!   are never moved or reallocated. A removed entry's slot is reused only after the
+//!   epoch's grace period, so inserts and removes neither allocate nor free (a new chunk
+//!   is added when the slab is full, as a `Vec` doubles).
+//! - **Readers** ([`HashMapRef::get`]) pin the map's epoch, load the shard's table, match
+//!   the tag in a group's tag word, load the matching index lanes and compare keys. The
+//!   probe ends at the first group whose overflow count is 0. No lock, no
+//!   read-modify-write, no retry, no store beyond the pin: a lookup is wait-free and
+//!   bounded by the table's group count.
+//! - **Writers** prefetch the key's home group, lock the shard, write the entry into a
+//!   free slot, then bump the overflow counts of the full groups they skip, store the
+//!   index lane and then the tag. A remove clears the tag and the lane, lowers the
+//!   overflow counts and retires the slot. A replace writes a new slot, repoints the
+//!   lane and retires the old slot.
+//! - **Resize** is per shard, by its writer: a new table of twice the groups is filled
+//!   from a sequential scan of the slab's linked slots and their stored hashes (no entry
+//!   is touched, no pointer followed), published, and the old table retired. Readers
+//!   still on the old table see it frozen and complete up to the publication, so each
+//!   key's reads stay linearizable. [`ResizePolicy`] chooses growth, growth and
+//!   shrinking, or a fixed capacity for which inserts fail instead of allocating.
 //! - **Reclamation**: readers pin (one store and a compiler fence where `membarrier` is
-//!   available); writers stamp their garbage with the epoch, advance the epoch every 1024
-//!   retires (a `membarrier`, then a scan of the pinned threads) and free garbage two
-//!   epochs old. Readers never free, so a read's tail latency never contains a
-//!   destructor. [`HashMap::flush`] reclaims on demand.
+//!   available); writers stamp their garbage with the epoch and every 1024 retires try
+//!   to advance it (a `membarrier`, then a scan of the map's participants); slots two
+//!   epochs old are reclaimed: their entries are dropped *after the shard lock is
+//!   released* (a destructor may use the map; one that panics loses nothing), then the
+//!   slots are freed. [`HashMap::flush`] reclaims on demand. Each map has its own domain,
+//!   so a thread pinned on one map never holds back another map's garbage.
 //! - **Closures** ([`update`](HashMap::update), [`compute`](HashMap::compute),
 //!   [`get_or_insert_with`](HashMap::get_or_insert_with), [`retain`](HashMap::retain))
 //!   run exactly once, under the shard lock. No guard or return value holds a lock, and
-//!   calling a mutating method of the same map from inside such a closure panics instead
-//!   of deadlocking.
+//!   calling a mutating method of a map from inside one of its closures (directly or
+//!   through another map's closure) panics instead of deadlocking.
+//!
+//! # Why inline storage is sound for every `K` and `V`
+//!
+//! A reader holds `&K` and `&V` into a slot while pinned, and `V` may have interior
+//! mutability (an `AtomicU64`, a `Mutex`): the reader may write through its `&V` while a
+//! writer runs. A design that moved entries bitwise on resize (as a hashbrown table
+//! does) would then read a value while another thread writes it (a data race) and lose
+//! the write. Here no entry is ever moved, copied or written while reachable:
+//!
+//! 1. a slot is written only while free: never handed out, or dropped after its grace
+//!    period, when no pinned reader can hold its index;
+//! 2. while linked, and for the grace period after its unlink, the writer only reads it
+//!    through `&(K, V)` (key comparisons, `update`'s argument), which shares it with
+//!    readers exactly as `&V` does in `std`;
+//! 3. a resize copies indices between tables, never entries; chunks are added, never
+//!    reallocated, and a chunk is freed only when every slot in it is free.
+//!
+//! So `&V` behaves as a reference into a `Box` that lives until the grace period ends,
+//! with no allocation per entry.
 //!
 //! # Memory ordering
 //!
 //! | operation | ordering | pairs with / why |
 //! |---|---|---|
 //! | reader loads the shard's table | Acquire | the writer's Release publication of a new table: its groups are filled first |
-//! | reader loads a control word | Relaxed | it only steers the probe; data comes through the slot |
-//! | reader loads a slot | Acquire | the writer's Release slot store: the entry is initialised first |
-//! | writer stores tags and overflow counts | Relaxed | see the reader's control load |
-//! | writer stores an entry pointer | Release | the reader's Acquire slot load |
+//! | reader loads a tag word | Relaxed | it only steers the probe; the entry is reached through the index lane |
+//! | reader loads an index lane | Acquire | the writer's Release lane store: the entry was written into its slot first |
+//! | reader loads a slab chunk pointer | Relaxed | the chunk was stored before the Release lane store that published an index in it |
+//! | writer stores tags, overflow counts, an `EMPTY` lane | Relaxed | see the reader's tag load; an unlink is ordered for later pins by the epoch's heavy fence |
+//! | writer stores an index lane | Release | the reader's Acquire lane load |
 //! | writer publishes a table | Release | the reader's Acquire table load |
-//! | pin | Acquire epoch load, Release state store, light fence | the epoch module's `# Why a reader never sees freed memory` |
+//! | pin | Relaxed epoch load, Release state store, light fence | the epoch module's `# Why a reader never sees reclaimed memory` |
 //!
 //! Writers are ordered by the shard lock, so their own loads are Relaxed. A reader that
-//! sees a tag before its slot finds null or an older entry and compares keys, so it
+//! sees a tag before its lane finds `EMPTY` or an older index and compares keys, so it
 //! never returns another key's value; anything stored before the lookup began (in
 //! happens-before) is seen by coherence, so a key present throughout is never missed.
 //!
@@ -57,22 +88,31 @@
 //! pin is a `mov` store with a compiler fence; on aarch64 the Acquire loads are
 //! `ldar`/`ldapr` and the pin store an `stlr`. Neither has a barrier instruction when
 //! `membarrier(PRIVATE_EXPEDITED)` is available; without it the pin pays `fence(SeqCst)`.
+//! A removal may, once every 1024 retires, make the writer issue a `membarrier`, which
+//! interrupts every CPU running a thread of the process.
 
 mod builder;
 mod epoch;
+mod iter;
 mod map_ref;
-mod raw;
+mod set;
+mod shard;
+mod slab;
+mod table;
 
 pub use builder::{Computed, Full, HashMapBuilder, Op, ResizePolicy};
-pub use map_ref::{HashMapRef, Iter};
+pub use epoch::{LocalGuard, OwnedGuard};
+pub use iter::{IntoIter, Iter, Keys, Values};
+pub use map_ref::{HashMapRef, OccupiedError};
+pub use set::{HashSet, HashSetRef};
 
-use crate::sync::thread_local;
 use core::borrow::Borrow;
 use core::cell::Cell;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use crossbeam_utils::CachePadded;
-use raw::{Entry, Resize, Shard, Writer};
+use epoch::Domain;
+use shard::{Locked, Shard};
 use std::collections::hash_map::RandomState;
 
 /// A concurrent hash map with wait-free reads: see the [module docs](self).
@@ -99,16 +139,17 @@ pub struct HashMap<K, V, S = RandomState> {
     /// Shard index: `(hash >> shard_shift) & shard_mask`, the bits below the tag.
     shard_shift: u32,
     shard_mask: usize,
-    policy: Resize,
     hasher: S,
+    domain: Domain,
 }
 
-// SAFETY: the map owns its keys and values (boxed entries); moving it to another thread
-// moves them, and its raw pointers are owned allocations, not shared ones.
+// SAFETY: the map owns its keys and values (inline in its slabs); moving it to another
+// thread moves them, and its raw pointers are owned allocations, not shared ones.
 unsafe impl<K: Send, V: Send, S: Send> Send for HashMap<K, V, S> {}
 // SAFETY: `&HashMap` hands out `&K`/`&V` to several threads (so `Sync`), and lets any
 // thread insert, replace and drop keys and values another thread created (so `Send`).
-// Shared state is atomics and the shard mutexes.
+// Shared state is atomics and the shard mutexes; a slot is written or dropped only
+// while no reader can reach it (module docs).
 unsafe impl<K: Send + Sync, V: Send + Sync, S: Sync> Sync for HashMap<K, V, S> {}
 
 impl<K, V> HashMap<K, V, RandomState> {
@@ -122,11 +163,12 @@ impl<K, V> HashMap<K, V, RandomState> {
         HashMapBuilder::new().build()
     }
 
-    /// An empty map with room for `capacity` entries before any shard grows.
+    /// An empty map with room for `capacity` entries before any shard grows (see
+    /// [`HashMapBuilder::capacity`] for what is guaranteed).
     ///
     /// ```
     /// let map: fencepost::HashMap<u64, u64> = fencepost::HashMap::with_capacity(1 << 10);
-    /// assert_eq!(map.len(), 0);
+    /// assert!(map.capacity() >= 1 << 10);
     /// ```
     pub fn with_capacity(capacity: usize) -> Self {
         HashMapBuilder::new().capacity(capacity).build()
@@ -170,10 +212,11 @@ impl<K, V, S> HashMap<K, V, S> {
             .build()
     }
 
-    /// Pins the current thread and returns a handle for reads and writes whose
-    /// references stay valid while it lives. Pinning is cheap and nests; holding a pin
-    /// for long delays the reclamation of removed entries (map-wide and in every other
-    /// map), so keep it scoped.
+    /// Pins the current thread on this map and returns a handle for reads and writes
+    /// whose references stay valid while it lives. Pinning is cheap (a store and a
+    /// compiler fence) and nests; holding a pin for long delays the reclamation of this
+    /// map's removed entries (no other map's), so keep it scoped. The handle is not
+    /// `Send`; see [`pin_owned`](Self::pin_owned) for one that is.
     ///
     /// ```
     /// let map = fencepost::HashMap::<u32, u32>::new();
@@ -183,10 +226,23 @@ impl<K, V, S> HashMap<K, V, S> {
     /// ```
     #[inline]
     pub fn pin(&self) -> HashMapRef<'_, K, V, S> {
-        HashMapRef {
-            map: self,
-            _guard: epoch::pin(),
-        }
+        HashMapRef::new(self, self.domain.pin())
+    }
+
+    /// As [`pin`](Self::pin), with a guard of its own that is `Send` and `Sync`: the
+    /// handle may be held across an `.await` and resumed on another thread. Taking it
+    /// locks a process-wide pool of ids, so prefer `pin` on a single thread.
+    ///
+    /// ```
+    /// let map = fencepost::HashMap::<u32, u32>::new();
+    /// map.pin().insert(1, 10);
+    /// let m = map.pin_owned();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(move || assert_eq!(m.get(&1), Some(&10)));
+    /// });
+    /// ```
+    pub fn pin_owned(&self) -> HashMapRef<'_, K, V, S, OwnedGuard<'_>> {
+        HashMapRef::new(self, self.domain.pin_owned())
     }
 
     /// The number of entries (a sum of per-shard counts; exact when nothing writes).
@@ -209,29 +265,62 @@ impl<K, V, S> HashMap<K, V, S> {
         self.len() == 0
     }
 
-    /// Frees the removed entries and replaced tables that no pinned thread can still
-    /// see: call it for deterministic memory use after a burst of removals. Garbage that
-    /// a pinned thread (this one included) may still read stays until a later flush or
-    /// write.
+    /// Entries the map holds before any shard grows (or, with
+    /// [`ResizePolicy::Fixed`], before an insert fails): exact with one shard whatever
+    /// the keys; with more, it holds unless the hasher crowds one shard, which for keys
+    /// spread like random ones happens with probability below 10^-9 (see
+    /// [`HashMapBuilder::capacity`]). At least what was asked for at construction.
+    ///
+    /// ```
+    /// let map = fencepost::HashMap::<u64, u64>::with_capacity(1000);
+    /// assert!(map.capacity() >= 1000);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        let _guard = self.domain.pin();
+        let limits: Vec<usize> = self.shards.iter().map(|s| s.table().max_len()).collect();
+        builder::guaranteed(&limits)
+    }
+
+    /// Drops the removed entries and replaced tables that no pinned thread can still
+    /// see: call it for deterministic drops and memory use after a burst of removals or
+    /// a [`clear`](Self::clear). Garbage that a thread pinned on this map (this one
+    /// included) may still read stays until a later flush or write; pins on other maps
+    /// do not matter.
     ///
     /// ```
     /// let map = fencepost::HashMap::<u32, String>::new();
     /// map.pin().insert(1, "one".into());
     /// map.pin().remove(&1);
     /// map.flush();
+    /// assert_eq!(map.garbage_len(), 0);
     /// ```
     ///
     /// # Panics
     /// If called from inside a closure passed to this map's `update`, `compute`,
-    /// `get_or_insert_with` or `retain`.
+    /// `get_or_insert_with` or `retain`; if a value's destructor panics (every other
+    /// value is still dropped).
     pub fn flush(&self) {
-        for shard in self.shards.iter() {
-            self.lock(shard).flush();
+        const ATTEMPTS: usize = if cfg!(fencepost_loom) { 3 } else { 64 };
+        for attempt in 0..ATTEMPTS {
+            if attempt >= 3 {
+                crate::sync::yield_now();
+            }
+            let mut left = 0;
+            for shard in self.shards.iter() {
+                let mut w = self.lock(shard);
+                if w.garbage() > 0 {
+                    left += w.collect(&self.domain);
+                }
+            }
+            if left == 0 {
+                return;
+            }
         }
     }
 
-    /// Removed entries and replaced tables waiting to be freed (a metric: it stays
-    /// bounded unless a thread stays pinned for long). Locks each shard in turn.
+    /// Removed entries and replaced tables waiting to be reclaimed (a metric: it stays
+    /// bounded unless a thread stays pinned on this map for long). Locks each shard in
+    /// turn.
     ///
     /// ```
     /// let map = fencepost::HashMap::<u32, u32>::new();
@@ -245,58 +334,88 @@ impl<K, V, S> HashMap<K, V, S> {
     /// If called from inside a closure passed to this map's `update`, `compute`,
     /// `get_or_insert_with` or `retain`.
     pub fn garbage_len(&self) -> usize {
-        self.shards.iter().map(|s| self.lock(s).garbage.len()).sum()
+        self.shards.iter().map(|s| self.lock(s).garbage()).sum()
     }
 
     /// Locks one shard's writer, refusing re-entry from this map's closures.
     #[inline]
-    fn lock<'a>(&self, shard: &'a Shard<K, V>) -> crate::MutexGuard<'a, Writer<K, V>> {
-        if IN_CLOSURE.with(Cell::get) == self.id() {
+    fn lock<'a>(&'a self, shard: &'a Shard<K, V>) -> Locked<'a, K, V> {
+        if in_closure_of(self.id()) {
             reentrant();
         }
-        shard.writer.lock()
+        shard.lock()
     }
 
     fn id(&self) -> usize {
         self as *const Self as *const () as usize
     }
 
-    /// Runs `f` with this map marked as "in a closure" on this thread.
+    /// Runs `f` with this map marked as "in a closure" on this thread (a frame on a
+    /// thread-local stack, so a closure of another map in between does not hide it).
     fn in_closure<R>(&self, f: impl FnOnce() -> R) -> R {
-        struct Restore(usize);
-        impl Drop for Restore {
+        struct Pop(*const Frame);
+        impl Drop for Pop {
             fn drop(&mut self) {
-                IN_CLOSURE.with(|c| c.set(self.0));
+                let _ = IN_CLOSURE.try_with(|top| top.set(self.0));
             }
         }
-        let _restore = Restore(IN_CLOSURE.with(|c| c.replace(self.id())));
+        let outer = IN_CLOSURE.try_with(Cell::get).unwrap_or(core::ptr::null());
+        let frame = Frame {
+            map: self.id(),
+            outer,
+        };
+        let _ = IN_CLOSURE.try_with(|top| top.set(&frame));
+        let _pop = Pop(outer);
         f()
     }
 
-    /// Entries the current tables hold before some shard grows (7/8 of their slots,
-    /// summed over shards). With `ResizePolicy::Fixed` this is the most the map can
-    /// hold; keys that crowd one shard fill it sooner.
-    ///
-    /// ```
-    /// let map = fencepost::HashMap::<u64, u64>::with_capacity(1000);
-    /// assert!(map.capacity() >= 1000);
-    /// ```
-    pub fn capacity(&self) -> usize {
-        let _guard = epoch::pin();
-        self.shards.iter().map(|s| s.table().max_len()).sum()
+    #[cold]
+    #[inline(never)]
+    fn full(&self) -> ! {
+        panic!(
+            "fencepost::HashMap: insert into a full shard of a ResizePolicy::Fixed map \
+             (capacity {}); use HashMapRef::insert_within_capacity to handle it",
+            self.capacity()
+        )
     }
 }
 
+/// One map whose closure this thread is running, and the frame below it.
+struct Frame {
+    map: usize,
+    outer: *const Frame,
+}
+
 #[cfg(not(fencepost_loom))]
-thread_local! {
-    /// The map (its address) whose closure this thread is running, or 0.
-    static IN_CLOSURE: Cell<usize> = const { Cell::new(0) };
+crate::sync::thread_local! {
+    /// The innermost closure frame of this thread, or null.
+    static IN_CLOSURE: Cell<*const Frame> = const { Cell::new(core::ptr::null()) };
 }
 
 // loom's macro (edition 2018) takes no `const { }` initialiser.
 #[cfg(fencepost_loom)]
-thread_local! {
-    static IN_CLOSURE: Cell<usize> = Cell::new(0);
+crate::sync::thread_local! {
+    static IN_CLOSURE: Cell<*const Frame> = Cell::new(core::ptr::null());
+}
+
+/// Whether this thread is inside a closure of the map `id`, at any depth.
+#[inline]
+fn in_closure_of(id: usize) -> bool {
+    IN_CLOSURE
+        .try_with(|top| {
+            let mut frame = top.get();
+            while !frame.is_null() {
+                // SAFETY: frames live on the stack of `in_closure` calls that are still
+                // running on this thread (each pops itself before returning).
+                let f = unsafe { &*frame };
+                if f.map == id {
+                    return true;
+                }
+                frame = f.outer;
+            }
+            false
+        })
+        .unwrap_or(false)
 }
 
 #[cold]
@@ -315,17 +434,19 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
         self.hasher.hash_one(key)
     }
 
-    /// Starts loading the home group of `hash` before the caller locks `shard` (see
-    /// `Table::prefetch`); pins only to read the table pointer safely.
+    /// Starts loading the home group of `hash` before the caller locks `shard`; pins
+    /// only to read the table pointer safely.
     #[inline(always)]
     fn prefetch(&self, shard: &Shard<K, V>, hash: u64) {
-        let _guard = epoch::pin();
+        let _guard = self.domain.pin();
         shard.table().prefetch(hash);
     }
 
     #[inline(always)]
     fn shard(&self, hash: u64) -> &Shard<K, V> {
-        &self.shards[(hash >> self.shard_shift) as usize & self.shard_mask]
+        let i = (hash >> self.shard_shift) as usize & self.shard_mask;
+        // SAFETY: `shard_mask + 1` is the shard count.
+        unsafe { self.shards.get_unchecked(i) }
     }
 
     /// A clone of the value for `key`.
@@ -363,7 +484,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
 
     /// Replaces the value of `key` by `f(&old)`; `false` if `key` is absent. `f` runs
     /// exactly once (if the key is present), under the shard lock, and must not call a
-    /// mutating method of this map. The key is cloned into the new entry.
+    /// mutating method of this map. The key is cloned into the new slot.
     ///
     /// ```
     /// let map = fencepost::HashMap::<&str, u32>::new();
@@ -385,16 +506,14 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
         let shard = self.shard(hash);
         self.prefetch(shard, hash);
         let mut w = self.lock(shard);
-        let Some(e) = shard.find_w(hash, key) else {
+        let Some(found) = w.find(hash, key) else {
             return false;
         };
-        let value = self.in_closure(|| f(&e.value));
-        let entry = w.alloc(Entry {
-            hash,
-            key: e.key.clone(),
-            value,
-        });
-        shard.replace(&mut w, key, entry);
+        // SAFETY: linked, and used only while the lock is held.
+        let (k, v) = unsafe { w.entry(found.slot) };
+        let value = self.in_closure(|| f(v));
+        let key = k.clone();
+        w.replace(&self.domain, found, hash, key, value);
         true
     }
 
@@ -424,26 +543,31 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
         let shard = self.shard(hash);
         self.prefetch(shard, hash);
         let mut w = self.lock(shard);
-        let current = shard.find_w(hash, &key);
-        let present = current.is_some();
-        match self.in_closure(|| f(current.map(|e| &e.value))) {
+        let found = w.find(hash, &key);
+        // SAFETY: linked, and used only while the lock is held.
+        let current = found.map(|f| &unsafe { w.entry(f.slot) }.1);
+        match self.in_closure(|| f(current)) {
             Op::Keep => Computed::Unchanged,
-            Op::Remove if !present => Computed::Unchanged,
-            Op::Remove => {
-                shard.remove(&mut w, hash, &key, self.policy);
-                Computed::Removed
-            }
-            Op::Insert(value) => {
-                let entry = w.alloc(Entry { hash, key, value });
-                match shard.insert(&mut w, entry, self.policy) {
-                    Ok(done) if done.old.is_some() => Computed::Replaced,
+            Op::Remove => match found {
+                Some(found) => {
+                    w.remove(&self.domain, found, hash);
+                    Computed::Removed
+                }
+                None => Computed::Unchanged,
+            },
+            Op::Insert(value) => match found {
+                Some(found) => {
+                    w.replace(&self.domain, found, hash, key, value);
+                    Computed::Replaced
+                }
+                None => match w.insert_absent(&self.domain, hash, key, value) {
                     Ok(_) => Computed::Inserted,
                     Err(_) => {
                         drop(w);
                         self.full()
                     }
-                }
-            }
+                },
+            },
         }
     }
 
@@ -480,24 +604,29 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
     ///
     /// # Panics
     /// If `f` calls a mutating method of this map; if `f` panics (entries already
-    /// visited in earlier shards stay removed).
+    /// visited in earlier shards stay removed; the current shard is unchanged).
     pub fn retain<F>(&self, mut f: F)
     where
         F: FnMut(&K, &V) -> bool,
     {
         for shard in self.shards.iter() {
             let mut w = self.lock(shard);
-            self.in_closure(|| shard.retain(&mut w, self.policy, &mut f));
+            self.in_closure(|| w.retain(&self.domain, &mut f));
         }
     }
 
-    /// Removes every entry (shard by shard; concurrent inserts may survive).
+    /// Removes every entry (shard by shard; concurrent inserts may survive). The
+    /// removed values are dropped once no pinned reader can see them: at a later write
+    /// or [`flush`](Self::flush), which drops them at once if no thread is pinned on
+    /// this map.
     ///
     /// ```
     /// let map = fencepost::HashMap::<u32, u32>::new();
     /// map.pin().insert(1, 1);
     /// map.clear();
     /// assert!(map.is_empty());
+    /// map.flush();
+    /// assert_eq!(map.garbage_len(), 0);
     /// ```
     ///
     /// # Panics
@@ -505,19 +634,35 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
     /// `get_or_insert_with` or `retain`.
     pub fn clear(&self) {
         for shard in self.shards.iter() {
-            let mut w = self.lock(shard);
-            shard.clear(&mut w, self.policy);
+            self.lock(shard).clear(&self.domain);
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn full(&self) -> ! {
-        panic!(
-            "fencepost::HashMap: insert into a full shard of a ResizePolicy::Fixed map \
-             (capacity {}); use HashMapRef::try_insert to handle it",
-            self.capacity()
-        )
+    /// Makes room for `additional` more entries than the map holds now, so that
+    /// inserting them allocates nothing (tables and entry storage): the same guarantee
+    /// as [`HashMapBuilder::capacity`].
+    ///
+    /// ```
+    /// let map = fencepost::HashMap::<u32, u32>::new();
+    /// map.reserve(10_000);
+    /// assert!(map.capacity() >= 10_000);
+    /// ```
+    ///
+    /// # Panics
+    /// If the map is `ResizePolicy::Fixed` and cannot hold that many (the message names
+    /// its capacity); if called from inside one of this map's closures.
+    pub fn reserve(&self, additional: usize) {
+        let want = self.len().saturating_add(additional);
+        let per_shard = builder::per_shard(want, self.shards.len());
+        for shard in self.shards.iter() {
+            if !self.lock(shard).reserve(&self.domain, per_shard) {
+                panic!(
+                    "fencepost::HashMap::reserve: a ResizePolicy::Fixed map of capacity {} \
+                     cannot make room for {want} entries",
+                    self.capacity()
+                );
+            }
+        }
     }
 }
 
@@ -530,5 +675,99 @@ impl<K, V> Default for HashMap<K, V, RandomState> {
 impl<K: fmt::Debug, V: fmt::Debug, S> fmt::Debug for HashMap<K, V, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.pin().iter()).finish()
+    }
+}
+
+impl<K, V, S> Clone for HashMap<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: BuildHasher + Clone,
+{
+    /// A map with the same hasher, shard count and policy holding clones of the entries
+    /// (a weakly consistent snapshot while other threads write).
+    fn clone(&self) -> Self {
+        let copy = HashMap {
+            shards: self
+                .shards
+                .iter()
+                .map(|s| CachePadded::new(s.empty_like()))
+                .collect(),
+            shard_shift: self.shard_shift,
+            shard_mask: self.shard_mask,
+            hasher: self.hasher.clone(),
+            domain: Domain::new(),
+        };
+        let m = copy.pin();
+        for (k, v) in self.pin().iter() {
+            m.insert(k.clone(), v.clone());
+        }
+        drop(m);
+        copy
+    }
+}
+
+impl<K, V, S> FromIterator<(K, V)> for HashMap<K, V, S>
+where
+    K: Hash + Eq,
+    S: BuildHasher + Default,
+{
+    /// ```
+    /// let map: fencepost::HashMap<u32, char> = [(1, 'a'), (2, 'b')].into_iter().collect();
+    /// assert_eq!(map.get_cloned(&2), Some('b'));
+    /// ```
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let iter = iter.into_iter();
+        let map = HashMap::with_capacity_and_hasher(iter.size_hint().0, S::default());
+        let mut extend = &map;
+        extend.extend(iter);
+        map
+    }
+}
+
+impl<K, V, S> Extend<(K, V)> for &HashMap<K, V, S>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+{
+    /// Inserts every pair (a later pair replaces an earlier one with the same key).
+    ///
+    /// ```
+    /// let map = fencepost::HashMap::<u32, u32>::new();
+    /// (&map).extend([(1, 1), (1, 2)]);
+    /// assert_eq!(map.get_cloned(&1), Some(2));
+    /// ```
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        let m = self.pin();
+        for (k, v) in iter {
+            m.insert(k, v);
+        }
+    }
+}
+
+impl<K, V, S> Extend<(K, V)> for HashMap<K, V, S>
+where
+    K: Hash + Eq,
+    S: BuildHasher,
+{
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        let mut shared = &*self;
+        shared.extend(iter);
+    }
+}
+
+impl<K, V, S> IntoIterator for HashMap<K, V, S> {
+    type Item = (K, V);
+    type IntoIter = IntoIter<K, V>;
+
+    /// Consumes the map and yields its entries by value, in no particular order.
+    ///
+    /// ```
+    /// let map: fencepost::HashMap<u32, String> = [(1, "a".to_string())].into_iter().collect();
+    /// let all: Vec<(u32, String)> = map.into_iter().collect();
+    /// assert_eq!(all, [(1, "a".to_string())]);
+    /// ```
+    fn into_iter(self) -> IntoIter<K, V> {
+        IntoIter::new(self.shards)
     }
 }

@@ -1,0 +1,548 @@
+//! One shard: its current table, its slab of entries, its entry count, and the writer
+//! state behind its lock; the single-writer operations; reclamation outside the lock.
+
+use super::epoch::{Bag, Domain};
+use super::slab::{Slab, SlabAlloc};
+use super::table::{Found, Table, groups_for};
+use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use crate::sync::atomic::{AtomicPtr, AtomicUsize};
+use crate::{Mutex, MutexGuard};
+use core::borrow::Borrow;
+use core::mem::{ManuallyDrop, needs_drop};
+
+/// How a shard may resize (the public `ResizePolicy`, lowered).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Resize {
+    Grow,
+    GrowShrink,
+    Fixed,
+}
+
+/// An unlinked item, freed when no reader can still reach it.
+pub(crate) enum Garbage {
+    /// A slab slot whose entry is dropped in place, then reused.
+    Slot(u32),
+    /// A replaced table (metadata only).
+    Table(Table),
+}
+
+/// What a shard's writer keeps behind the lock.
+pub(crate) struct Writer {
+    alloc: SlabAlloc,
+    bag: Bag<Garbage>,
+    /// Reclaimable slots whose entries still need dropping: the next writer to unlock
+    /// drops them with no lock held, then frees the slots.
+    ready_slots: Vec<u32>,
+    /// Reclaimable tables, freed by the next writer to unlock.
+    ready_tables: Vec<Table>,
+    /// Scratch for `Bag::collect`.
+    scratch: Vec<Garbage>,
+    policy: Resize,
+    /// The table never shrinks below this many groups.
+    min_groups: usize,
+}
+
+/// One shard.
+pub(crate) struct Shard<K, V> {
+    table: AtomicPtr<Table>,
+    slab: Slab<K, V>,
+    len: AtomicUsize,
+    writer: Mutex<Writer>,
+}
+
+impl<K, V> Shard<K, V> {
+    /// A shard with a table of `groups` groups and a slab whose first chunk holds `base`
+    /// entries (allocated on the first insert).
+    pub(crate) fn new(groups: usize, base: usize, policy: Resize) -> Self {
+        Shard {
+            table: AtomicPtr::new(Box::into_raw(Box::new(Table::new(groups)))),
+            slab: Slab::new(base),
+            len: AtomicUsize::new(0),
+            writer: Mutex::new(Writer {
+                alloc: SlabAlloc::new(),
+                bag: Bag::new(),
+                ready_slots: Vec::new(),
+                ready_tables: Vec::new(),
+                scratch: Vec::new(),
+                policy,
+                min_groups: groups,
+            }),
+        }
+    }
+
+    /// The current table, for readers: valid while pinned.
+    #[inline(always)]
+    pub(crate) fn table(&self) -> &Table {
+        // Ordering: Acquire pairs with the Release publication in `rebuild`: the new
+        // table's groups are filled before a reader probes them.
+        let t = self.table.load(Acquire);
+        // SAFETY: the table pointer is never null; a replaced table is retired, so it
+        // stays valid while the caller is pinned.
+        unsafe { &*t }
+    }
+
+    pub(crate) fn slab(&self) -> &Slab<K, V> {
+        &self.slab
+    }
+
+    /// Live entries (exact when no writer runs).
+    pub(crate) fn len(&self) -> usize {
+        // Ordering: a count, written by the writer; no data is read through it.
+        self.len.load(Relaxed)
+    }
+
+    /// Finds `key`, for a pinned reader: wait-free, writes nothing.
+    #[inline(always)]
+    pub(crate) fn find<Q>(&self, hash: u64, key: &Q) -> Option<&(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        let found = self.table().find(hash, |i| {
+            // SAFETY: `find` hands over only indices it read from a lane with Acquire, so
+            // the slot holds an entry written before; the caller is pinned, so that entry
+            // stays until the pin ends even if it is unlinked meanwhile.
+            unsafe { self.slab.entry(i) }.0.borrow() == key
+        })?;
+        // SAFETY: as in the closure above.
+        Some(unsafe { self.slab.entry(found.slot) })
+    }
+
+    /// An empty shard configured as this one was built (`HashMap::clone`).
+    pub(crate) fn empty_like(&self) -> Self {
+        let w = self.writer.lock();
+        Shard::new(w.min_groups, self.slab.base(), w.policy)
+    }
+
+    /// Moves the lowest linked entry at or after slot `from` out of the shard, for an
+    /// owner that consumes the map: no reader exists and the shard is dropped after, so
+    /// the table is left as it is and only the entry's ownership moves.
+    pub(crate) fn take_next(&mut self, from: usize) -> Option<(u32, (K, V))> {
+        let w = self.writer.get_mut();
+        let slot = w.alloc.next_linked(from)?;
+        w.alloc.unlink(slot);
+        let len = self.len();
+        // Ordering: `&mut self`: nobody else reads or writes the count.
+        self.len.store(len - 1, Relaxed);
+        // SAFETY: `&mut self`: no reader exists; the entry was linked and is now
+        // unlinked and forgotten by the shard, which never drops it.
+        let entry = unsafe { self.slab.take(slot) };
+        Some((slot, entry))
+    }
+
+    /// Takes the writer lock. The caller has checked that it is not inside one of this
+    /// map's closures.
+    #[inline]
+    pub(crate) fn lock(&self) -> Locked<'_, K, V> {
+        Locked {
+            shard: self,
+            w: ManuallyDrop::new(self.writer.lock()),
+        }
+    }
+
+    /// Drops the entries of reclaimed slots with no lock held, then frees the slots.
+    #[cold]
+    fn reclaim(&self, slots: Vec<u32>, tables: Vec<Table>) {
+        drop(tables);
+        let mut pass = Reclaim {
+            shard: self,
+            slots,
+            next: 0,
+        };
+        pass.drop_entries();
+    }
+}
+
+/// Drops the entries of a batch of reclaimed slots, then frees the slots under the
+/// lock. A destructor that panics stops nothing: the rest are still dropped (a second
+/// panic aborts, as in std's collections) and every slot is freed.
+struct Reclaim<'a, K, V> {
+    shard: &'a Shard<K, V>,
+    slots: Vec<u32>,
+    next: usize,
+}
+
+impl<K, V> Reclaim<'_, K, V> {
+    fn drop_entries(&mut self) {
+        while let Some(&slot) = self.slots.get(self.next) {
+            self.next += 1;
+            // SAFETY: the slot was unlinked and its grace period has passed (the epoch
+            // said so when it was collected); it left the writer's lists when this pass
+            // took it, so nobody else drops or frees it.
+            unsafe { self.shard.slab.drop_in_place(slot) };
+        }
+    }
+}
+
+impl<K, V> Drop for Reclaim<'_, K, V> {
+    fn drop(&mut self) {
+        self.drop_entries();
+        let mut w = self.shard.writer.lock();
+        for &slot in &self.slots {
+            w.alloc.free(slot);
+        }
+        if w.policy == Resize::GrowShrink {
+            w.alloc.release_free_chunks(&self.shard.slab);
+        }
+        if w.ready_slots.capacity() == 0 {
+            self.slots.clear();
+            w.ready_slots = core::mem::take(&mut self.slots);
+        }
+    }
+}
+
+impl<K, V> Drop for Shard<K, V> {
+    fn drop(&mut self) {
+        // Ordering: `&mut self`: no reader or writer is left.
+        let table = self.table.load(Relaxed);
+        // SAFETY: `&mut self` proves no guard of the map is alive; the table came from
+        // `Box::into_raw`.
+        drop(unsafe { Box::from_raw(table) });
+        let w = self.writer.get_mut();
+        let mut doomed: Vec<u32> = w.alloc.linked().map(|(slot, _)| slot).collect();
+        doomed.append(&mut w.ready_slots);
+        for garbage in w.bag.drain() {
+            if let Garbage::Slot(slot) = garbage {
+                doomed.push(slot);
+            }
+        }
+        w.ready_tables.clear();
+        let mut pass = DropAll {
+            slab: &self.slab,
+            slots: doomed,
+            next: 0,
+        };
+        pass.run();
+        drop(pass);
+        let w = self.writer.get_mut();
+        w.alloc.free_all(&self.slab);
+    }
+}
+
+/// Drops every listed entry, carrying on after a destructor panics.
+struct DropAll<'a, K, V> {
+    slab: &'a Slab<K, V>,
+    slots: Vec<u32>,
+    next: usize,
+}
+
+impl<K, V> DropAll<'_, K, V> {
+    fn run(&mut self) {
+        while let Some(&slot) = self.slots.get(self.next) {
+            self.next += 1;
+            // SAFETY: the owner is being dropped: every listed slot holds an entry (linked,
+            // retired or reclaimable, each listed once) that nobody can reach any more.
+            unsafe { self.slab.drop_in_place(slot) };
+        }
+    }
+}
+
+impl<K, V> Drop for DropAll<'_, K, V> {
+    fn drop(&mut self) {
+        self.run();
+    }
+}
+
+/// A shard's writer lock, held. Unlocking hands reclaimable entries to `Shard::reclaim`,
+/// which drops them with no lock held (user destructors may then use the map).
+pub(crate) struct Locked<'a, K, V> {
+    shard: &'a Shard<K, V>,
+    w: ManuallyDrop<MutexGuard<'a, Writer>>,
+}
+
+impl<K, V> Drop for Locked<'_, K, V> {
+    fn drop(&mut self) {
+        // While unwinding, leave the batch for the next writer: a destructor that panicked
+        // now would abort.
+        let batch = if crate::sync::panicking()
+            || (self.w.ready_slots.is_empty() && self.w.ready_tables.is_empty())
+        {
+            None
+        } else {
+            Some((
+                core::mem::take(&mut self.w.ready_slots),
+                core::mem::take(&mut self.w.ready_tables),
+            ))
+        };
+        // SAFETY: dropped exactly once, here; `self.w` is not used afterwards.
+        unsafe { ManuallyDrop::drop(&mut self.w) };
+        if let Some((slots, tables)) = batch {
+            self.shard.reclaim(slots, tables);
+        }
+    }
+}
+
+impl<'a, K, V> Locked<'a, K, V> {
+    /// The current table (the writer alone replaces it).
+    fn table(&self) -> &'a Table {
+        // Ordering: only the writer stores the pointer, and the lock orders writers.
+        let t = self.shard.table.load(Relaxed);
+        // SAFETY: never null; only the writer (the lock holder) retires it.
+        unsafe { &*t }
+    }
+
+    fn len(&self) -> usize {
+        self.shard.len()
+    }
+
+    fn set_len(&self, len: usize) {
+        // Ordering: see `Shard::len`.
+        self.shard.len.store(len, Relaxed);
+    }
+
+    /// Finds `key` under the lock.
+    #[inline]
+    pub(crate) fn find<Q>(&self, hash: u64, key: &Q) -> Option<Found>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Eq,
+    {
+        let slab = &self.shard.slab;
+        // SAFETY: under the lock, an index read from a lane is a linked entry.
+        self.table()
+            .find(hash, |i| unsafe { slab.entry(i) }.0.borrow() == key)
+    }
+
+    /// The entry in `slot`.
+    ///
+    /// # Safety
+    /// `slot` holds an entry for `'g`: linked now and `'g` ends before the lock is
+    /// released, or the caller is pinned for `'g` (a later unlink retires it after the
+    /// pin began, which keeps it).
+    pub(crate) unsafe fn entry<'g>(&self, slot: u32) -> &'g (K, V) {
+        // SAFETY: as the caller guarantees.
+        unsafe { self.shard.slab.entry(slot) }
+    }
+
+    /// Inserts or replaces; returns the slot of the entry it replaced (retired, so
+    /// valid while the caller is pinned). `Err` gives the pair back when a `Fixed`
+    /// shard is full.
+    pub(crate) fn insert(
+        &mut self,
+        domain: &Domain,
+        hash: u64,
+        key: K,
+        value: V,
+    ) -> Result<Option<u32>, (K, V)>
+    where
+        K: Eq,
+    {
+        if let Some(found) = self.find(hash, &key) {
+            self.replace(domain, found, hash, key, value);
+            return Ok(Some(found.slot));
+        }
+        self.insert_absent(domain, hash, key, value)?;
+        Ok(None)
+    }
+
+    /// Links a new entry for a key the caller found absent under this lock; `Err` gives
+    /// the pair back when a `Fixed` shard is full.
+    pub(crate) fn insert_absent(
+        &mut self,
+        domain: &Domain,
+        hash: u64,
+        key: K,
+        value: V,
+    ) -> Result<u32, (K, V)> {
+        let len = self.len();
+        if len >= self.table().max_len() {
+            if self.w.policy == Resize::Fixed {
+                return Err((key, value));
+            }
+            self.grow(domain, len + 1);
+        }
+        let slot = self.write(hash, key, value);
+        self.table().insert_new(hash, slot);
+        self.set_len(len + 1);
+        Ok(slot)
+    }
+
+    /// Takes a free slot and writes the entry into it (not yet linked).
+    #[inline]
+    fn write(&mut self, hash: u64, key: K, value: V) -> u32 {
+        let slot = self.w.alloc.alloc(&self.shard.slab, hash);
+        // SAFETY: under the lock; the slot was free (never handed out, or reclaimed after
+        // its grace period), so no reader can reach it before we link it.
+        unsafe { self.shard.slab.write(slot, (key, value)) };
+        slot
+    }
+
+    /// Replaces the entry at `found` (its key equal to `key`) by a new one, in the same
+    /// lane; retires the old slot. Returns the new slot.
+    pub(crate) fn replace(
+        &mut self,
+        domain: &Domain,
+        found: Found,
+        hash: u64,
+        key: K,
+        value: V,
+    ) -> u32 {
+        let slot = self.write(hash, key, value);
+        self.table().set(found.group, found.lane, slot);
+        self.w.alloc.unlink(found.slot);
+        self.retire(domain, Garbage::Slot(found.slot));
+        slot
+    }
+
+    /// Unlinks and retires the entry at `found`, whose key hashed to `hash`.
+    pub(crate) fn remove(&mut self, domain: &Domain, found: Found, hash: u64) {
+        self.table().remove_at(found.group, found.lane, hash);
+        self.w.alloc.unlink(found.slot);
+        self.set_len(self.len() - 1);
+        self.retire(domain, Garbage::Slot(found.slot));
+        if self.w.policy == Resize::GrowShrink {
+            self.shrink(domain);
+        }
+    }
+
+    /// Removes every entry for which `keep` returns false (called once per entry, in
+    /// table order). If `keep` panics, nothing in this shard is removed.
+    pub(crate) fn retain(&mut self, domain: &Domain, keep: &mut dyn FnMut(&K, &V) -> bool) {
+        let slab = &self.shard.slab;
+        let doomed: Vec<(Found, u64)> = self
+            .table()
+            .occupied()
+            .filter(|f| {
+                // SAFETY: under the lock every occupied lane points to a linked entry.
+                let (k, v) = unsafe { slab.entry(f.slot) };
+                !keep(k, v)
+            })
+            .map(|f| (f, self.w.alloc.hash(f.slot)))
+            .collect();
+        for (found, hash) in doomed {
+            self.table().remove_at(found.group, found.lane, hash);
+            self.w.alloc.unlink(found.slot);
+            self.set_len(self.len() - 1);
+            self.retire(domain, Garbage::Slot(found.slot));
+        }
+        if self.w.policy == Resize::GrowShrink {
+            self.shrink(domain);
+        }
+    }
+
+    /// Unlinks and retires every entry.
+    pub(crate) fn clear(&mut self, domain: &Domain) {
+        let doomed: Vec<u32> = self.w.alloc.linked().map(|(slot, _)| slot).collect();
+        if self.w.policy == Resize::GrowShrink && self.table().groups() > self.w.min_groups {
+            self.publish(domain, Box::new(Table::new(self.w.min_groups)));
+        } else {
+            let t = self.table();
+            let found: Vec<Found> = t.occupied().collect();
+            for f in found {
+                t.remove_at(f.group, f.lane, self.w.alloc.hash(f.slot));
+            }
+        }
+        self.set_len(0);
+        for slot in doomed {
+            self.w.alloc.unlink(slot);
+            self.retire(domain, Garbage::Slot(slot));
+        }
+    }
+
+    /// Makes room for `entries` live entries without another allocation (table and
+    /// slab). Returns false (changing nothing) for a `Fixed` shard that cannot.
+    pub(crate) fn reserve(&mut self, domain: &Domain, entries: usize) -> bool {
+        if entries > self.table().max_len() {
+            if self.w.policy == Resize::Fixed {
+                return false;
+            }
+            self.rebuild(domain, groups_for(entries));
+        }
+        self.w.alloc.reserve(&self.shard.slab, entries);
+        true
+    }
+
+    /// Seals the open garbage, tries to advance the epoch and queues what is
+    /// reclaimable; returns how many retired items are still waiting.
+    pub(crate) fn collect(&mut self, domain: &Domain) -> usize {
+        let (stamp, now) = domain.collect();
+        let mut ready = core::mem::take(&mut self.w.scratch);
+        self.w.bag.collect(stamp, now, &mut ready);
+        for garbage in ready.drain(..) {
+            match garbage {
+                // No destructor to run: free the slot at once, under the lock.
+                Garbage::Slot(slot) if !needs_drop::<(K, V)>() => self.w.alloc.free(slot),
+                Garbage::Slot(slot) => self.w.ready_slots.push(slot),
+                Garbage::Table(table) => self.w.ready_tables.push(table),
+            }
+        }
+        self.w.scratch = ready;
+        if !needs_drop::<(K, V)>() && self.w.policy == Resize::GrowShrink {
+            self.w.alloc.release_free_chunks(&self.shard.slab);
+        }
+        self.garbage()
+    }
+
+    /// Retired items not yet reclaimed, queued ones included.
+    pub(crate) fn garbage(&self) -> usize {
+        self.w.bag.len() + self.w.ready_slots.len() + self.w.ready_tables.len()
+    }
+
+    fn retire(&mut self, domain: &Domain, garbage: Garbage) {
+        if self.w.bag.retire(garbage) {
+            self.collect(domain);
+        }
+    }
+
+    /// Grows to the larger of twice the groups and room for `entries`.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, domain: &Domain, entries: usize) {
+        let groups = groups_for(entries).max(self.table().groups() * 2);
+        self.rebuild(domain, groups);
+    }
+
+    /// Halves the table while it is at most 1/8 full (GrowShrink).
+    #[cold]
+    fn shrink(&mut self, domain: &Domain) {
+        let t = self.table();
+        let groups = t.groups() / 2;
+        if groups >= self.w.min_groups && self.len() <= t.slots() / 8 {
+            self.rebuild(domain, groups);
+        }
+    }
+
+    /// Builds a table of `groups` groups from the linked slots (a scan of the slab in
+    /// index order: one sequential pass over the hashes, no entry touched), publishes
+    /// it and retires the old one. Readers still on the old table see it frozen and
+    /// complete up to this instant.
+    fn rebuild(&mut self, domain: &Domain, groups: usize) {
+        let t = Box::new(Table::new(groups));
+        // The new table is written in hash order, the slab read in index order: fetch
+        // a few home groups ahead so those misses overlap.
+        const AHEAD: usize = 8;
+        let mut ring = [(0u32, 0u64); AHEAD];
+        let mut queued = 0;
+        for (slot, hash) in self.w.alloc.linked() {
+            t.prefetch(hash);
+            let due = core::mem::replace(&mut ring[queued % AHEAD], (slot, hash));
+            if queued >= AHEAD {
+                t.insert_new(due.1, due.0);
+            }
+            queued += 1;
+        }
+        for &(slot, hash) in ring.iter().take(queued.min(AHEAD)) {
+            t.insert_new(hash, slot);
+        }
+        // Ordering: only the writer stores the pointer, and the lock orders writers.
+        let old = self.shard.table.load(Relaxed);
+        let new = Box::into_raw(t);
+        // Ordering: Release pairs with the Acquire in `Shard::table`: the new table's
+        // contents happen before a reader's probe of it.
+        self.shard.table.store(new, Release);
+        // SAFETY: `old` came from `Box::into_raw` and is no longer reachable from the
+        // shard; readers still on it are pinned, which the retirement respects.
+        self.retire(domain, Garbage::Table(*unsafe { Box::from_raw(old) }));
+    }
+
+    /// Publishes an empty `table` in place of the current one (`clear`).
+    fn publish(&mut self, domain: &Domain, table: Box<Table>) {
+        // Ordering: only the writer stores the pointer, and the lock orders writers.
+        let old = self.shard.table.load(Relaxed);
+        // Ordering: Release pairs with the Acquire in `Shard::table` (as in `rebuild`).
+        self.shard.table.store(Box::into_raw(table), Release);
+        // SAFETY: as in `rebuild`.
+        self.retire(domain, Garbage::Table(*unsafe { Box::from_raw(old) }));
+    }
+
+}

@@ -1,0 +1,470 @@
+//! Entry storage: a shard's keys and values, inline in chunks that never move.
+//!
+//! Chunk `c` holds `base << c` slots for the indices `base * (2^c - 1) ..`, so index `i`
+//! is found with one leading-zero count, and the slab doubles by adding a chunk without
+//! touching the ones it has. A slot is written once, read by pinned readers while its
+//! entry is linked and for a grace period after, then dropped in place and reused: no
+//! allocation per insert or remove, nothing moved by a resize.
+//!
+//! The readers' half ([`Slab`]) is the chunk pointers; the writer's half
+//! ([`SlabAlloc`], behind the shard lock) is which slots are free, which are linked, and
+//! the hash of each, so that a resize scans it in index order instead of following each
+//! entry.
+
+use crate::sync::UnsafeCell;
+use crate::sync::atomic::AtomicPtr;
+use crate::sync::atomic::Ordering::Relaxed;
+use core::mem::MaybeUninit;
+use core::ptr;
+
+/// One entry's storage.
+pub(crate) type Slot<K, V> = UnsafeCell<MaybeUninit<(K, V)>>;
+
+/// Chunks a slab can have: enough for the whole `u32` index space with a base of 1.
+#[cfg(not(fencepost_loom))]
+const CHUNKS: usize = 33;
+#[cfg(fencepost_loom)]
+const CHUNKS: usize = 6;
+
+/// The most entries (live and awaiting reclamation) one shard can hold: indices are
+/// `u32` and the table stores `index + 1`.
+pub(crate) const MAX_SLOTS: usize = u32::MAX as usize - 1;
+
+/// The readers' half: chunk pointers.
+pub(crate) struct Slab<K, V> {
+    chunks: [AtomicPtr<Slot<K, V>>; CHUNKS],
+    base_log2: u32,
+}
+
+impl<K, V> Slab<K, V> {
+    /// An empty slab whose first chunk will hold `base` slots (a power of two).
+    pub(crate) fn new(base: usize) -> Self {
+        debug_assert!(base.is_power_of_two());
+        Slab {
+            chunks: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            base_log2: base.trailing_zeros(),
+        }
+    }
+
+    pub(crate) fn base(&self) -> usize {
+        1 << self.base_log2
+    }
+
+    /// Slots in chunk `c`.
+    fn chunk_len(&self, c: usize) -> usize {
+        self.base() << c
+    }
+
+    /// The slot of index `i`, which the caller knows is in an allocated chunk.
+    #[inline(always)]
+    pub(crate) fn slot(&self, i: u32) -> *const Slot<K, V> {
+        let j = i as usize + self.base();
+        let c = (usize::BITS - 1 - j.leading_zeros() - self.base_log2) as usize;
+        let offset = j - (self.base() << c);
+        debug_assert!(c < CHUNKS);
+        // Ordering: Relaxed: an index reaches a reader only through a Release lane store
+        // made after the chunk was stored (a reader's Acquire lane load orders this load
+        // after the chunk's publication), and the writer ordered both itself.
+        // SAFETY: `c < CHUNKS` for every index a shard hands out (`MAX_SLOTS`).
+        let chunk = unsafe { self.chunks.get_unchecked(c) }.load(Relaxed);
+        debug_assert!(!chunk.is_null(), "slot {i} of an unallocated chunk");
+        // SAFETY: chunk `c` holds `base << c` slots and `offset < base << c`.
+        unsafe { chunk.add(offset) }
+    }
+
+    /// A shared reference to the entry at `i`.
+    ///
+    /// # Safety
+    /// The slot holds an entry that stays there (not dropped, not overwritten) for `'a`:
+    /// linked while the caller holds the lock, or linked after the caller pinned and not
+    /// yet reclaimed.
+    #[inline(always)]
+    pub(crate) unsafe fn entry<'a>(&self, i: u32) -> &'a (K, V) {
+        // SAFETY: the slot is in an allocated chunk (it holds an entry); the caller
+        // guarantees the entry is initialised and stays put for `'a`.
+        unsafe { &*(*self.slot(i)).with(|p| (*p).as_ptr()) }
+    }
+
+    /// Writes `entry` into free slot `i`.
+    ///
+    /// # Safety
+    /// The caller holds the shard lock and `i` is free: unlinked and reclaimed, so no
+    /// reader can reach it until the caller publishes its index.
+    pub(crate) unsafe fn write(&self, i: u32, entry: (K, V)) {
+        // SAFETY: the caller guarantees exclusive access to the free slot.
+        unsafe { (*self.slot(i)).with_mut(|p| (*p).write(entry)) };
+    }
+
+    /// Drops the entry at `i` in place; the slot is then free storage.
+    ///
+    /// # Safety
+    /// The entry was unlinked and its grace period has passed (no reader can reach it),
+    /// and nobody else drops or frees it.
+    pub(crate) unsafe fn drop_in_place(&self, i: u32) {
+        // SAFETY: the caller guarantees the entry is initialised and exclusively ours.
+        unsafe { (*self.slot(i)).with_mut(|p| (*p).assume_init_drop()) };
+    }
+
+    /// Moves the entry at `i` out; the slot is then free storage.
+    ///
+    /// # Safety
+    /// As [`drop_in_place`](Self::drop_in_place).
+    pub(crate) unsafe fn take(&self, i: u32) -> (K, V) {
+        // SAFETY: the caller guarantees the entry is initialised and exclusively ours.
+        unsafe { (*self.slot(i)).with_mut(|p| (*p).assume_init_read()) }
+    }
+
+    /// Allocates chunk `c` (the next one). Writer only.
+    fn add_chunk(&self, c: usize) {
+        let cells = crate::sync::uninit_cells::<(K, V)>(self.chunk_len(c));
+        let p = Box::into_raw(cells).cast::<Slot<K, V>>();
+        // Ordering: Relaxed: see `slot`; the lane store that first publishes an index in
+        // this chunk is a Release store sequenced after this one.
+        self.chunks[c].store(p, Relaxed);
+    }
+
+    /// Frees chunk `c`, whose slots hold no entry and which no reader can reach (every
+    /// index in it was reclaimed after its grace period, or never handed out).
+    fn free_chunk(&self, c: usize) {
+        // Ordering: writer only (or the owner at drop).
+        let p = self.chunks[c].swap(ptr::null_mut(), Relaxed);
+        // SAFETY: the chunk came from `Box::into_raw` of `chunk_len(c)` cells; its slots
+        // are uninitialised storage (no entry to drop) and no reader holds an index in it.
+        drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, self.chunk_len(c))) });
+    }
+}
+
+impl<K, V> core::fmt::Debug for Slab<K, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Slab")
+            .field("base", &self.base())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The writer's half: which slots are free and which are linked, and each slot's hash.
+#[derive(Debug)]
+pub(crate) struct SlabAlloc {
+    /// Slots free for reuse, lowest first.
+    free: FreeSet,
+    /// Linked slots (the ones the current table points to).
+    live: Bits,
+    /// The hash of the entry in each slot (meaningful for linked slots).
+    hashes: Vec<u64>,
+    /// Allocated chunks.
+    chunks: usize,
+}
+
+impl SlabAlloc {
+    pub(crate) fn new() -> Self {
+        SlabAlloc {
+            free: FreeSet::default(),
+            live: Bits::default(),
+            hashes: Vec::new(),
+            chunks: 0,
+        }
+    }
+
+    /// Slots in the allocated chunks.
+    pub(crate) fn capacity(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Takes the lowest free slot for an entry hashed `hash`, adding a chunk when none is
+    /// free, and marks it linked. The caller writes the entry and links it.
+    ///
+    /// # Panics
+    /// When the shard already holds [`MAX_SLOTS`] entries.
+    #[inline]
+    pub(crate) fn alloc<K, V>(&mut self, slab: &Slab<K, V>, hash: u64) -> u32 {
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.add_chunk(slab);
+                self.free.pop().expect("a new chunk has free slots")
+            }
+        };
+        self.live.set(i);
+        self.hashes[i] = hash;
+        i as u32
+    }
+
+    /// Grows the slab until it has at least `slots` slots.
+    pub(crate) fn reserve<K, V>(&mut self, slab: &Slab<K, V>, slots: usize) {
+        while self.capacity() < slots {
+            self.add_chunk(slab);
+        }
+    }
+
+    #[cold]
+    fn add_chunk<K, V>(&mut self, slab: &Slab<K, V>) {
+        let c = self.chunks;
+        let len = slab.chunk_len(c);
+        assert!(
+            c < CHUNKS && self.capacity() + len <= MAX_SLOTS + 1,
+            "fencepost::HashMap: a shard cannot hold more than {MAX_SLOTS} entries \
+             (live and awaiting reclamation); use more shards"
+        );
+        slab.add_chunk(c);
+        self.chunks += 1;
+        let end = self.capacity() + len;
+        self.hashes.resize(end, 0);
+        self.live.resize(end);
+        self.free.grow(end);
+    }
+
+    /// Marks linked slot `i` unlinked (it is retired, not yet free).
+    #[inline]
+    pub(crate) fn unlink(&mut self, i: u32) {
+        debug_assert!(self.live.get(i as usize));
+        self.live.clear(i as usize);
+    }
+
+    /// Marks unlinked, reclaimed slot `i` free for reuse.
+    #[inline]
+    pub(crate) fn free(&mut self, i: u32) {
+        debug_assert!(!self.live.get(i as usize));
+        self.free.push(i as usize);
+    }
+
+    /// The hash of the entry in linked slot `i`.
+    #[inline]
+    pub(crate) fn hash(&self, i: u32) -> u64 {
+        self.hashes[i as usize]
+    }
+
+    /// The lowest linked slot at or after `from`.
+    pub(crate) fn next_linked(&self, from: usize) -> Option<u32> {
+        self.live.next_one(from).map(|i| i as u32)
+    }
+
+    /// Linked slots with their hashes, in index order (a sequential scan).
+    pub(crate) fn linked(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.live.ones().map(|i| (i as u32, self.hashes[i]))
+    }
+
+    /// Frees the last chunks while every slot in them is free, keeping the first.
+    pub(crate) fn release_free_chunks<K, V>(&mut self, slab: &Slab<K, V>) {
+        while self.chunks > 1 {
+            let c = self.chunks - 1;
+            let len = slab.chunk_len(c);
+            let start = self.capacity() - len;
+            if !self.free.all_free(start, self.capacity()) {
+                return;
+            }
+            slab.free_chunk(c);
+            self.chunks = c;
+            self.hashes.truncate(start);
+            self.hashes.shrink_to_fit();
+            self.live.resize(start);
+            self.free.shrink(start);
+        }
+    }
+
+    /// Frees every chunk (the owner is being dropped; entries already dropped).
+    pub(crate) fn free_all<K, V>(&mut self, slab: &Slab<K, V>) {
+        while self.chunks > 0 {
+            self.chunks -= 1;
+            slab.free_chunk(self.chunks);
+        }
+    }
+}
+
+/// A growable bit vector.
+#[derive(Debug, Default)]
+struct Bits {
+    words: Vec<u64>,
+}
+
+impl Bits {
+    fn resize(&mut self, bits: usize) {
+        self.words.resize(bits.div_ceil(64), 0);
+        if bits % 64 != 0 {
+            // Bits past the end stay clear.
+            let last = self.words.len() - 1;
+            self.words[last] &= (1 << (bits % 64)) - 1;
+        }
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> bool {
+        self.words[i / 64] >> (i % 64) & 1 != 0
+    }
+
+    #[inline]
+    fn set(&mut self, i: usize) {
+        self.words[i / 64] |= 1 << (i % 64);
+    }
+
+    #[inline]
+    fn clear(&mut self, i: usize) {
+        self.words[i / 64] &= !(1 << (i % 64));
+    }
+
+    /// The lowest set bit at or after `from`.
+    fn next_one(&self, from: usize) -> Option<usize> {
+        let mut w = from / 64;
+        let mut word = *self.words.get(w)? & (!0 << (from % 64));
+        loop {
+            if word != 0 {
+                return Some(w * 64 + word.trailing_zeros() as usize);
+            }
+            w += 1;
+            word = *self.words.get(w)?;
+        }
+    }
+
+    /// The set bits, in increasing order.
+    fn ones(&self) -> impl Iterator<Item = usize> + '_ {
+        self.words.iter().enumerate().flat_map(|(w, &word)| {
+            let mut word = word;
+            core::iter::from_fn(move || {
+                if word == 0 {
+                    return None;
+                }
+                let bit = word.trailing_zeros() as usize;
+                word &= word - 1;
+                Some(w * 64 + bit)
+            })
+        })
+    }
+}
+
+/// Free slots, handed out lowest first: two levels of bits (a word per 64 slots, a
+/// summary bit per word) and a cursor below which no summary word has a bit.
+///
+/// Lowest first keeps the live entries packed at the front of the slab, which keeps
+/// them dense in the cache after churn and lets a shrinking shard free its last chunks.
+#[derive(Debug, Default)]
+struct FreeSet {
+    /// Bit `i % 64` of word `i / 64`: slot `i` is free.
+    words: Bits,
+    /// Bit `w % 64` of word `w / 64`: word `w` has a free slot.
+    summary: Bits,
+    /// No summary word before this one has a bit set.
+    cursor: usize,
+    /// Slots covered.
+    len: usize,
+}
+
+impl FreeSet {
+    /// Covers `len` slots, the new ones free.
+    fn grow(&mut self, len: usize) {
+        let old = self.len;
+        self.len = len;
+        self.words.resize(len);
+        self.summary.resize(len.div_ceil(64));
+        let mut i = old;
+        while i < len {
+            let w = i / 64;
+            let end = len.min((w + 1) * 64);
+            let run = end - i;
+            self.words.words[w] |= if run == 64 {
+                !0
+            } else {
+                ((1 << run) - 1) << (i % 64)
+            };
+            self.summary.set(w);
+            i = end;
+        }
+        self.cursor = self.cursor.min(old / 64 / 64);
+    }
+
+    /// Covers only the first `len` slots (the rest are free and forgotten).
+    fn shrink(&mut self, len: usize) {
+        self.len = len;
+        self.words.resize(len);
+        self.summary.resize(len.div_ceil(64));
+        for w in (len / 64)..self.words.words.len() {
+            if self.words.words[w] == 0 {
+                self.summary.clear(w);
+            }
+        }
+        self.cursor = self.cursor.min(self.summary.words.len());
+    }
+
+    #[inline]
+    fn push(&mut self, i: usize) {
+        debug_assert!(i < self.len && !self.words.get(i));
+        self.words.set(i);
+        self.summary.set(i / 64);
+        self.cursor = self.cursor.min(i / 64 / 64);
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<usize> {
+        let summary = &mut self.summary.words;
+        while self.cursor < summary.len() && summary[self.cursor] == 0 {
+            self.cursor += 1;
+        }
+        let top = *summary.get(self.cursor)?;
+        let w = self.cursor * 64 + top.trailing_zeros() as usize;
+        let word = &mut self.words.words[w];
+        let i = w * 64 + word.trailing_zeros() as usize;
+        *word &= *word - 1;
+        if *word == 0 {
+            summary[w / 64] &= !(1 << (w % 64));
+        }
+        Some(i)
+    }
+
+    /// Whether every slot in `from..to` is free.
+    fn all_free(&self, from: usize, to: usize) -> bool {
+        (from..to).all(|i| self.words.get(i))
+    }
+}
+
+#[cfg(all(test, not(fencepost_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_slots_are_handed_out_lowest_first() {
+        let mut f = FreeSet::default();
+        f.grow(200);
+        let first: Vec<_> = (0..130).map(|_| f.pop().unwrap()).collect();
+        assert_eq!(first, (0..130).collect::<Vec<_>>());
+        for i in [129, 3, 64, 100] {
+            f.push(i);
+        }
+        assert_eq!(
+            (0..5).map(|_| f.pop().unwrap()).collect::<Vec<_>>(),
+            [3, 64, 100, 129, 130]
+        );
+        assert!(f.all_free(131, 200));
+        assert!(!f.all_free(129, 200));
+        while f.pop().is_some() {}
+        assert!(f.pop().is_none());
+    }
+
+    #[test]
+    fn slab_indices_map_to_distinct_slots_across_chunks() {
+        let slab = Slab::<u32, u32>::new(4);
+        let mut alloc = SlabAlloc::new();
+        let n = 4 * (1 << 5) - 4; // chunks 0..5: 4 + 8 + 16 + 32 + 64 slots
+        let slots: Vec<u32> = (0..n).map(|i| alloc.alloc(&slab, i as u64)).collect();
+        assert_eq!(slots, (0..n as u32).collect::<Vec<_>>());
+        for &i in &slots {
+            // SAFETY: each slot is freshly allocated and written once, by this thread.
+            unsafe { slab.write(i, (i, i * 10)) };
+        }
+        let mut addrs: Vec<_> = slots.iter().map(|&i| slab.slot(i) as usize).collect();
+        for &i in &slots {
+            // SAFETY: written above, read by the writing thread.
+            assert_eq!(unsafe { slab.entry(i) }, &(i, i * 10));
+        }
+        addrs.sort_unstable();
+        addrs.dedup();
+        assert_eq!(addrs.len(), n);
+        assert_eq!(alloc.linked().count(), n);
+        for &i in &slots {
+            alloc.unlink(i);
+            // SAFETY: written above; nobody else can reach it.
+            unsafe { slab.drop_in_place(i) };
+            alloc.free(i);
+        }
+        alloc.release_free_chunks(&slab);
+        assert_eq!(alloc.capacity(), 4, "only the first chunk is kept");
+        alloc.free_all(&slab);
+    }
+}
