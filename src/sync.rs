@@ -111,26 +111,14 @@ mod std_impl {
         }
     }
 
-    /// `n` atomics, all zero, from one zeroed allocation (large tables then cost no
-    /// initialising pass: the allocator hands out pages the kernel already zeroed).
-    pub(crate) fn zeroed_u64s(n: usize) -> Box<[atomic::AtomicU64]> {
-        // SAFETY: `AtomicU64` has the size and bit validity of `u64`, so all-zero bytes
-        // are a valid value.
-        unsafe { zeroed_slice(n) }
-    }
-
-    /// As [`zeroed_u64s`], for `AtomicU32`.
-    pub(crate) fn zeroed_u32s(n: usize) -> Box<[atomic::AtomicU32]> {
-        // SAFETY: `AtomicU32` has the size and bit validity of `u32`, so all-zero bytes
-        // are a valid value.
-        unsafe { zeroed_slice(n) }
-    }
-
-    /// `Box::new_zeroed_slice(n).assume_init()`, which needs Rust 1.92.
+    /// `n` values of an all-atomic `T`, all zero, from one zeroed allocation (large
+    /// tables then cost no initialising pass: the allocator hands out pages the kernel
+    /// already zeroed). Under loom the caller builds each value instead.
     ///
     /// # Safety
-    /// All-zero bytes are a valid `T`.
-    unsafe fn zeroed_slice<T>(n: usize) -> Box<[T]> {
+    /// All-zero bytes are a valid `T` (true of the std atomics and of structs of them).
+    pub(crate) unsafe fn zeroed_slice<T>(n: usize) -> Box<[T]> {
+        // `Box::new_zeroed_slice(n).assume_init()` needs Rust 1.92.
         let layout = std::alloc::Layout::array::<T>(n).expect("table size overflows");
         if layout.size() == 0 {
             // SAFETY: a dangling, aligned pointer is a valid empty or zero-sized slice,
@@ -220,16 +208,6 @@ mod loom_impl {
             // SAFETY: the caller guarantees the cell is initialised and not written now.
             *value = cell.with(|p| unsafe { (*p).assume_init() });
         }
-    }
-
-    /// `n` loom atomics, all zero.
-    pub(crate) fn zeroed_u64s(n: usize) -> Box<[atomic::AtomicU64]> {
-        (0..n).map(|_| atomic::AtomicU64::new(0)).collect()
-    }
-
-    /// `n` loom atomics, all zero.
-    pub(crate) fn zeroed_u32s(n: usize) -> Box<[atomic::AtomicU32]> {
-        (0..n).map(|_| atomic::AtomicU32::new(0)).collect()
     }
 
     /// Under loom a spin is a yield, so the model checker switches threads.

@@ -308,7 +308,13 @@ mod tests {
 
     #[test]
     fn shards_get_headroom_that_the_guarantee_gives_back() {
-        for (n, shards) in [(100_000, 64), (100_000, 8), (1 << 20, 8), (1000, 1024), (7, 4)] {
+        for (n, shards) in [
+            (100_000, 64),
+            (100_000, 8),
+            (1 << 20, 8),
+            (1000, 1024),
+            (7, 4),
+        ] {
             let m = per_shard(n, shards);
             assert!(m >= n.div_ceil(shards) && m <= n, "{n} over {shards}: {m}");
             // The guarantee over shards of exactly `m` entries is at least `n` again.

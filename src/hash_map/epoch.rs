@@ -75,11 +75,12 @@
 //!
 //! # Thread exit and thread-local destructors
 //!
-//! A thread's id is handed back when its thread-local record is destroyed, unless one
-//! of its guards is still alive then (a guard kept in another thread-local that is
-//! destroyed later), in which case the id is never reused. A pin taken after the record
-//! is gone (from another thread-local's destructor) borrows a temporary id for the life
-//! of its guard, as crossbeam-epoch does, instead of aborting.
+//! A thread's id is handed back by a thread-local destructor, unless one of its guards is
+//! still alive then (a guard kept in another thread-local that is destroyed later), in
+//! which case the id is never reused. A pin taken after that (from another thread-local's
+//! destructor) borrows a temporary id for the life of its guard, as crossbeam-epoch
+//! does, instead of aborting. The record that the hot path reads has no destructor of
+//! its own, so reaching it costs a plain thread-local access.
 //!
 //! # Checking
 //!
@@ -144,6 +145,11 @@ impl Participant {
 /// A map's reclamation domain: its epoch and its participants.
 pub(crate) struct Domain {
     epoch: AtomicU64,
+    /// Whether the light fence may be the compiler fence alone (`membarrier` works),
+    /// decided before the domain existed (`init_asymmetric_fences`).
+    fast_fence: bool,
+    /// This domain's number, never reused, for the thread-local participant cache.
+    uid: u64,
     buckets: [AtomicPtr<CachePadded<Participant>>; BUCKETS],
 }
 
@@ -155,9 +161,12 @@ unsafe impl Send for Domain {}
 unsafe impl Sync for Domain {}
 
 impl Domain {
+    /// A domain; call `futex::init_asymmetric_fences` first.
     pub(crate) fn new() -> Self {
         Domain {
             epoch: AtomicU64::new(0),
+            fast_fence: futex::fast_light_fence_ok(),
+            uid: next_uid(),
             buckets: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
         }
     }
@@ -182,18 +191,14 @@ impl Domain {
     #[cold]
     #[inline(never)]
     fn add_bucket(&self, bucket: usize) -> *mut CachePadded<Participant> {
-        assert!(
-            bucket < BUCKETS,
-            "fencepost::HashMap: too many thread ids"
-        );
+        assert!(bucket < BUCKETS, "fencepost::HashMap: too many thread ids");
         let fresh: Box<[CachePadded<Participant>]> = (0..1usize << bucket)
             .map(|_| CachePadded::new(Participant::new()))
             .collect();
         let fresh = Box::into_raw(fresh).cast::<CachePadded<Participant>>();
         // Ordering: Release publishes the initialised participants to the Acquire loads
         // in `participant` and `all_pinned_at`; Acquire on failure takes the winner's.
-        match self.buckets[bucket].compare_exchange(ptr::null_mut(), fresh, Release, Acquire)
-        {
+        match self.buckets[bucket].compare_exchange(ptr::null_mut(), fresh, Release, Acquire) {
             Ok(_) => fresh,
             Err(winner) => {
                 // SAFETY: `fresh` came from `Box::into_raw` of a slice of this length
@@ -205,19 +210,23 @@ impl Domain {
     }
 
     /// Pins the calling thread on this domain (see the module docs).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pin(&self) -> LocalGuard<'_> {
-        let (id, borrowed) = match THREAD.try_with(Thread::enter) {
-            Ok(id) => (id, false),
-            // The thread-local record is gone (we run in another thread-local's
-            // destructor): borrow an id for this guard's life.
-            Err(_) => (acquire_id(), true),
+        let (participant, borrowed) = match THREAD.try_with(|t| t.enter(self)) {
+            // SAFETY: `Thread::enter` returns a participant of this domain, which lives
+            // as long as the domain.
+            Ok(Some(p)) => (unsafe { &*p }, NO_ID),
+            // This thread's id is gone (we run in a thread-local destructor after the
+            // one that hands it back): borrow an id for this guard's life.
+            _ => {
+                let id = acquire_id();
+                (self.participant(id), id)
+            }
         };
-        let participant = self.participant(id);
         self.enter(participant);
         LocalGuard {
             participant,
-            borrowed: if borrowed { id } else { NO_ID },
+            borrowed,
             _not_send: PhantomData,
         }
     }
@@ -250,7 +259,11 @@ impl Domain {
             // this thread loads any pointer or index. The light half (a compiler fence
             // when reclaimers use membarrier, else fence(SeqCst)) pairs with the heavy
             // fence in `collect`; Acquire/Release never order a store before a later load.
-            futex::light_fence();
+            if self.fast_fence {
+                futex::fast_light_fence();
+            } else {
+                futex::light_fence();
+            }
         }
     }
 
@@ -354,13 +367,14 @@ pub struct LocalGuard<'d> {
 }
 
 impl Drop for LocalGuard<'_> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         Domain::exit(self.participant);
         if self.borrowed != NO_ID {
             release_id(self.borrowed);
         } else {
-            // If the record is already gone, it saw this guard alive and kept its id.
+            // Never fails outside loom (`Thread` has no destructor); if the id was handed
+            // back meanwhile, `ThreadExit` saw this guard alive and kept it.
             let _ = THREAD.try_with(Thread::leave);
         }
     }
@@ -400,63 +414,120 @@ impl core::fmt::Debug for OwnedGuard<'_> {
     }
 }
 
-/// This thread's id and its count of live local guards (on any map).
+/// This thread's id, its count of live local guards (on any map), and the participant
+/// it used last (a one-entry cache: pinning the same map again skips the bucket lookup).
+///
+/// It has no destructor, so reaching it is a plain thread-local access with no state
+/// check, at any time during the thread's life; [`ThreadExit`] hands the id back.
 struct Thread {
+    /// `NO_ID` until the first pin, `EXITED` once handed back.
     id: Cell<usize>,
     guards: Cell<usize>,
+    /// The `uid` of the domain of `cached`, or 0 (no domain has uid 0).
+    cached_uid: Cell<u64>,
+    cached: Cell<*const Participant>,
 }
+
+/// The id of a thread whose [`ThreadExit`] has run.
+const EXITED: usize = usize::MAX - 1;
 
 impl Thread {
     const fn new() -> Self {
         Thread {
             id: Cell::new(NO_ID),
             guards: Cell::new(0),
+            cached_uid: Cell::new(0),
+            cached: Cell::new(ptr::null()),
         }
     }
 
+    /// Counts a new guard and returns this thread's participant in `domain`, or `None`
+    /// once the thread's id is gone.
     #[inline(always)]
-    fn enter(&self) -> usize {
-        self.guards.set(self.guards.get() + 1);
-        match self.id.get() {
-            NO_ID => self.assign(),
-            id => id,
+    fn enter(&self, domain: &Domain) -> Option<*const Participant> {
+        if self.cached_uid.get() != domain.uid {
+            return self.lookup(domain);
         }
+        self.guards.set(self.guards.get() + 1);
+        Some(self.cached.get())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn lookup(&self, domain: &Domain) -> Option<*const Participant> {
+        let id = match self.id.get() {
+            EXITED => return None,
+            NO_ID => {
+                // Register the destructor that hands the id back; if thread-locals are
+                // already being destroyed, take no id (it would never be handed back).
+                THREAD_EXIT.try_with(|_| ()).ok()?;
+                let id = acquire_id();
+                self.id.set(id);
+                id
+            }
+            id => id,
+        };
+        let p: *const Participant = domain.participant(id);
+        self.cached_uid.set(domain.uid);
+        self.cached.set(p);
+        self.guards.set(self.guards.get() + 1);
+        Some(p)
     }
 
     #[inline(always)]
     fn leave(&self) {
         self.guards.set(self.guards.get() - 1);
     }
-
-    #[cold]
-    #[inline(never)]
-    fn assign(&self) -> usize {
-        let id = acquire_id();
-        self.id.set(id);
-        id
-    }
 }
 
-impl Drop for Thread {
+/// Hands the thread's id back when the thread's thread-locals are destroyed, unless one
+/// of its guards is still alive then (one kept in a thread-local destroyed later): that
+/// guard keeps using the id's participants, so the id is never handed out again.
+struct ThreadExit;
+
+impl Drop for ThreadExit {
     fn drop(&mut self) {
-        let id = self.id.get();
-        // A guard still alive (in a thread-local destroyed after this one) keeps using
-        // the id's participants: then the id is never handed out again.
-        if id != NO_ID && self.guards.get() == 0 {
-            release_id(id);
-        }
+        let _ = THREAD.try_with(|t| {
+            let id = t.id.replace(EXITED);
+            t.cached_uid.set(0);
+            if id != NO_ID && t.guards.get() == 0 {
+                release_id(id);
+            }
+        });
     }
 }
 
 #[cfg(not(fencepost_loom))]
 crate::sync::thread_local! {
     static THREAD: Thread = const { Thread::new() };
+    static THREAD_EXIT: ThreadExit = const { ThreadExit };
 }
 
 // loom's macro (edition 2018) takes no `const { }` initialiser.
 #[cfg(fencepost_loom)]
 crate::sync::thread_local! {
     static THREAD: Thread = Thread::new();
+    static THREAD_EXIT: ThreadExit = ThreadExit;
+}
+
+/// A number for a new domain: never 0, never reused (a `u64` does not wrap).
+#[cfg(not(fencepost_loom))]
+fn next_uid() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    // Ordering: a counter; nothing is published through it.
+    NEXT.fetch_add(1, Relaxed)
+}
+
+// Under loom, a lazy static (statics are rebuilt per execution).
+#[cfg(fencepost_loom)]
+crate::sync::lazy_static! {
+    static ref NEXT_UID: AtomicU64 = AtomicU64::new(1);
+}
+
+#[cfg(fencepost_loom)]
+fn next_uid() -> u64 {
+    // Ordering: a counter; nothing is published through it.
+    NEXT_UID.fetch_add(1, Relaxed)
 }
 
 /// The process-wide pool of thread ids: the smallest free id first, so ids (and each
@@ -543,9 +614,9 @@ impl<T> Bag<T> {
         self.open.len() >= COLLECT_EVERY
     }
 
-    /// Stamps the open items with `stamp` and moves every batch stamped at least two
-    /// epochs before `now` into `ready` (for the caller to reclaim).
-    pub(crate) fn collect(&mut self, stamp: u64, now: u64, ready: &mut Vec<T>) {
+    /// Stamps the open items with `stamp` and hands every item of a batch stamped at
+    /// least two epochs before `now` to `reclaim`.
+    pub(crate) fn collect(&mut self, stamp: u64, now: u64, mut reclaim: impl FnMut(T)) {
         if !self.open.is_empty() {
             let fresh = self.spare.pop().unwrap_or_default();
             let batch = core::mem::replace(&mut self.open, fresh);
@@ -558,7 +629,7 @@ impl<T> Bag<T> {
             }
             let (_, mut batch) = self.sealed.pop_front().expect("front exists");
             self.sealed_len -= batch.len();
-            ready.append(&mut batch);
+            batch.drain(..).for_each(&mut reclaim);
             self.spare.push(batch);
         }
     }
@@ -591,6 +662,19 @@ mod tests {
     }
 
     #[test]
+    fn the_participant_cache_follows_the_domain() {
+        let (a, b) = (Domain::new(), Domain::new());
+        for _ in 0..3 {
+            for d in [&a, &b] {
+                let g = d.pin();
+                assert_eq!(state(d) & ACTIVE, ACTIVE);
+                assert_eq!(state(if core::ptr::eq(d, &a) { &b } else { &a }), INACTIVE);
+                drop(g);
+            }
+        }
+    }
+
+    #[test]
     fn nested_guards_unpin_only_at_the_outermost() {
         let d = Domain::new();
         let outer = d.pin();
@@ -610,7 +694,7 @@ mod tests {
         let mut ready = Vec::new();
         for _ in 0..3 {
             let (stamp, now) = b.collect();
-            bag.collect(stamp, now, &mut ready);
+            bag.collect(stamp, now, |x| ready.push(x));
         }
         assert_eq!(ready, [7]);
     }
@@ -624,14 +708,14 @@ mod tests {
         bag.retire(1u32);
         for _ in 0..3 {
             let (stamp, now) = d.collect();
-            bag.collect(stamp, now, &mut ready);
+            bag.collect(stamp, now, |x| ready.push(x));
         }
         assert!(ready.is_empty(), "ready while this thread is pinned");
         assert_eq!(bag.len(), 1);
         drop(guard);
         for _ in 0..3 {
             let (stamp, now) = d.collect();
-            bag.collect(stamp, now, &mut ready);
+            bag.collect(stamp, now, |x| ready.push(x));
         }
         assert_eq!((ready.as_slice(), bag.len()), (&[1][..], 0));
     }
@@ -644,34 +728,35 @@ mod tests {
         bag.retire(1u32);
         let mut ready = Vec::new();
         let (stamp, now) = d.collect();
-        bag.collect(stamp, now, &mut ready);
+        bag.collect(stamp, now, |x| ready.push(x));
         std::thread::scope(|s| {
             s.spawn(move || drop(g));
         });
         for _ in 0..3 {
             let (stamp, now) = d.collect();
-            bag.collect(stamp, now, &mut ready);
+            bag.collect(stamp, now, |x| ready.push(x));
         }
         assert_eq!(ready, [1]);
     }
 
     #[test]
     fn ids_of_exited_threads_are_reused() {
-        let d = Domain::new();
-        let id_of = || THREAD.with(|t| t.enter_and_leave());
-        let first = std::thread::spawn(move || id_of()).join().unwrap();
-        let again = std::thread::spawn(move || id_of()).join().unwrap();
-        // Other tests run threads at the same time, so the very id may be taken; a
-        // fresh id would be the largest ever handed out, and ids stay small.
-        assert!(again <= first.max(64), "{first} then {again}");
-        drop(d);
+        // Without reuse, 300 threads one after another would take 300 fresh ids; the
+        // other tests of this binary run a few threads at the same time.
+        let id_of = || THREAD.with(Thread::enter_and_leave);
+        let most = (0..300)
+            .map(|_| std::thread::spawn(id_of).join().unwrap())
+            .max()
+            .unwrap();
+        assert!(most < 100, "thread ids grew to {most}");
     }
 
     impl Thread {
         fn enter_and_leave(&self) -> usize {
-            let id = self.enter();
+            let d = Domain::new();
+            self.enter(&d).expect("the thread is alive");
             self.leave();
-            id
+            self.id.get()
         }
     }
 }

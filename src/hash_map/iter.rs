@@ -126,8 +126,8 @@ impl<K, V> Iterator for IntoIter<K, V> {
     fn next(&mut self) -> Option<(K, V)> {
         loop {
             let shard = self.shards.get_mut(self.shard)?;
-            if let Some((slot, entry)) = shard.take_next(self.from) {
-                self.from = slot as usize + 1;
+            if let Some((index, entry)) = shard.take_next(self.from) {
+                self.from = index + 1;
                 return Some(entry);
             }
             self.shard += 1;

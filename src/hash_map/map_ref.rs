@@ -271,7 +271,16 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher, G> HashMapRef<'m, K, V, S, G> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.remove_if(key, |_, _| true).ok().flatten()
+        let hash = self.map.hash(key);
+        let shard = self.map.shard(hash);
+        shard.table().prefetch(hash);
+        let mut w = self.map.lock(shard);
+        let found = w.find(hash, key)?;
+        w.remove(&self.map.domain, found, hash);
+        // SAFETY: retired just now, after this handle pinned: the epoch keeps it while
+        // `self` lives.
+        let (k, v) = unsafe { w.entry(found.slot) };
+        Some((k, v))
     }
 
     /// Removes `key` if `f(key, value)` says so; `f` runs at most once, under the

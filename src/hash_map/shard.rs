@@ -18,25 +18,18 @@ pub(crate) enum Resize {
     Fixed,
 }
 
-/// An unlinked item, freed when no reader can still reach it.
-pub(crate) enum Garbage {
-    /// A slab slot whose entry is dropped in place, then reused.
-    Slot(u32),
-    /// A replaced table (metadata only).
-    Table(Table),
-}
-
 /// What a shard's writer keeps behind the lock.
 pub(crate) struct Writer {
     alloc: SlabAlloc,
-    bag: Bag<Garbage>,
+    /// Unlinked slots: their entries are dropped in place, then the slots reused.
+    slots: Bag<u32>,
+    /// Replaced tables (metadata only).
+    tables: Bag<Table>,
     /// Reclaimable slots whose entries still need dropping: the next writer to unlock
     /// drops them with no lock held, then frees the slots.
     ready_slots: Vec<u32>,
     /// Reclaimable tables, freed by the next writer to unlock.
     ready_tables: Vec<Table>,
-    /// Scratch for `Bag::collect`.
-    scratch: Vec<Garbage>,
     policy: Resize,
     /// The table never shrinks below this many groups.
     min_groups: usize,
@@ -60,10 +53,10 @@ impl<K, V> Shard<K, V> {
             len: AtomicUsize::new(0),
             writer: Mutex::new(Writer {
                 alloc: SlabAlloc::new(),
-                bag: Bag::new(),
+                slots: Bag::new(),
+                tables: Bag::new(),
                 ready_slots: Vec::new(),
                 ready_tables: Vec::new(),
-                scratch: Vec::new(),
                 policy,
                 min_groups: groups,
             }),
@@ -98,14 +91,13 @@ impl<K, V> Shard<K, V> {
         K: Borrow<Q>,
         Q: ?Sized + Eq,
     {
-        let found = self.table().find(hash, |i| {
+        self.table().find(hash, |found| {
             // SAFETY: `find` hands over only indices it read from a lane with Acquire, so
             // the slot holds an entry written before; the caller is pinned, so that entry
             // stays until the pin ends even if it is unlinked meanwhile.
-            unsafe { self.slab.entry(i) }.0.borrow() == key
-        })?;
-        // SAFETY: as in the closure above.
-        Some(unsafe { self.slab.entry(found.slot) })
+            let entry = unsafe { self.slab.entry(found.slot) };
+            (entry.0.borrow() == key).then_some(entry)
+        })
     }
 
     /// An empty shard configured as this one was built (`HashMap::clone`).
@@ -117,17 +109,17 @@ impl<K, V> Shard<K, V> {
     /// Moves the lowest linked entry at or after slot `from` out of the shard, for an
     /// owner that consumes the map: no reader exists and the shard is dropped after, so
     /// the table is left as it is and only the entry's ownership moves.
-    pub(crate) fn take_next(&mut self, from: usize) -> Option<(u32, (K, V))> {
+    pub(crate) fn take_next(&mut self, from: usize) -> Option<(usize, (K, V))> {
         let w = self.writer.get_mut();
-        let slot = w.alloc.next_linked(from)?;
-        w.alloc.unlink(slot);
+        let (index, slot) = w.alloc.next_linked(&self.slab, from)?;
+        w.alloc.unlink(&self.slab, slot);
         let len = self.len();
         // Ordering: `&mut self`: nobody else reads or writes the count.
         self.len.store(len - 1, Relaxed);
         // SAFETY: `&mut self`: no reader exists; the entry was linked and is now
         // unlinked and forgotten by the shard, which never drops it.
         let entry = unsafe { self.slab.take(slot) };
-        Some((slot, entry))
+        Some((index, entry))
     }
 
     /// Takes the writer lock. The caller has checked that it is not inside one of this
@@ -179,7 +171,7 @@ impl<K, V> Drop for Reclaim<'_, K, V> {
         self.drop_entries();
         let mut w = self.shard.writer.lock();
         for &slot in &self.slots {
-            w.alloc.free(slot);
+            w.alloc.free(&self.shard.slab, slot);
         }
         if w.policy == Resize::GrowShrink {
             w.alloc.release_free_chunks(&self.shard.slab);
@@ -199,13 +191,10 @@ impl<K, V> Drop for Shard<K, V> {
         // `Box::into_raw`.
         drop(unsafe { Box::from_raw(table) });
         let w = self.writer.get_mut();
-        let mut doomed: Vec<u32> = w.alloc.linked().map(|(slot, _)| slot).collect();
+        let mut doomed: Vec<u32> = w.alloc.linked(&self.slab).map(|(slot, _)| slot).collect();
         doomed.append(&mut w.ready_slots);
-        for garbage in w.bag.drain() {
-            if let Garbage::Slot(slot) = garbage {
-                doomed.push(slot);
-            }
-        }
+        doomed.extend(w.slots.drain());
+        w.tables.drain().for_each(drop);
         w.ready_tables.clear();
         let mut pass = DropAll {
             slab: &self.slab,
@@ -251,11 +240,12 @@ pub(crate) struct Locked<'a, K, V> {
 }
 
 impl<K, V> Drop for Locked<'_, K, V> {
+    #[inline]
     fn drop(&mut self) {
         // While unwinding, leave the batch for the next writer: a destructor that panicked
         // now would abort.
-        let batch = if crate::sync::panicking()
-            || (self.w.ready_slots.is_empty() && self.w.ready_tables.is_empty())
+        let batch = if (self.w.ready_slots.is_empty() && self.w.ready_tables.is_empty())
+            || crate::sync::panicking()
         {
             None
         } else {
@@ -298,9 +288,11 @@ impl<'a, K, V> Locked<'a, K, V> {
         Q: ?Sized + Eq,
     {
         let slab = &self.shard.slab;
-        // SAFETY: under the lock, an index read from a lane is a linked entry.
-        self.table()
-            .find(hash, |i| unsafe { slab.entry(i) }.0.borrow() == key)
+        self.table().find(hash, |found| {
+            // SAFETY: under the lock, an index read from a lane is a linked entry.
+            let (k, _) = unsafe { slab.entry(found.slot) };
+            (k.borrow() == key).then_some(found)
+        })
     }
 
     /// The entry in `slot`.
@@ -358,7 +350,7 @@ impl<'a, K, V> Locked<'a, K, V> {
     }
 
     /// Takes a free slot and writes the entry into it (not yet linked).
-    #[inline]
+    #[inline(always)]
     fn write(&mut self, hash: u64, key: K, value: V) -> u32 {
         let slot = self.w.alloc.alloc(&self.shard.slab, hash);
         // SAFETY: under the lock; the slot was free (never handed out, or reclaimed after
@@ -379,17 +371,17 @@ impl<'a, K, V> Locked<'a, K, V> {
     ) -> u32 {
         let slot = self.write(hash, key, value);
         self.table().set(found.group, found.lane, slot);
-        self.w.alloc.unlink(found.slot);
-        self.retire(domain, Garbage::Slot(found.slot));
+        self.w.alloc.unlink(&self.shard.slab, found.slot);
+        self.retire(domain, found.slot);
         slot
     }
 
     /// Unlinks and retires the entry at `found`, whose key hashed to `hash`.
     pub(crate) fn remove(&mut self, domain: &Domain, found: Found, hash: u64) {
         self.table().remove_at(found.group, found.lane, hash);
-        self.w.alloc.unlink(found.slot);
+        self.w.alloc.unlink(&self.shard.slab, found.slot);
         self.set_len(self.len() - 1);
-        self.retire(domain, Garbage::Slot(found.slot));
+        self.retire(domain, found.slot);
         if self.w.policy == Resize::GrowShrink {
             self.shrink(domain);
         }
@@ -407,13 +399,13 @@ impl<'a, K, V> Locked<'a, K, V> {
                 let (k, v) = unsafe { slab.entry(f.slot) };
                 !keep(k, v)
             })
-            .map(|f| (f, self.w.alloc.hash(f.slot)))
+            .map(|f| (f, self.w.alloc.hash(slab, f.slot)))
             .collect();
         for (found, hash) in doomed {
             self.table().remove_at(found.group, found.lane, hash);
-            self.w.alloc.unlink(found.slot);
+            self.w.alloc.unlink(&self.shard.slab, found.slot);
             self.set_len(self.len() - 1);
-            self.retire(domain, Garbage::Slot(found.slot));
+            self.retire(domain, found.slot);
         }
         if self.w.policy == Resize::GrowShrink {
             self.shrink(domain);
@@ -422,20 +414,21 @@ impl<'a, K, V> Locked<'a, K, V> {
 
     /// Unlinks and retires every entry.
     pub(crate) fn clear(&mut self, domain: &Domain) {
-        let doomed: Vec<u32> = self.w.alloc.linked().map(|(slot, _)| slot).collect();
+        let slab = &self.shard.slab;
+        let doomed: Vec<u32> = self.w.alloc.linked(slab).map(|(slot, _)| slot).collect();
         if self.w.policy == Resize::GrowShrink && self.table().groups() > self.w.min_groups {
             self.publish(domain, Box::new(Table::new(self.w.min_groups)));
         } else {
             let t = self.table();
             let found: Vec<Found> = t.occupied().collect();
             for f in found {
-                t.remove_at(f.group, f.lane, self.w.alloc.hash(f.slot));
+                t.remove_at(f.group, f.lane, self.w.alloc.hash(slab, f.slot));
             }
         }
         self.set_len(0);
         for slot in doomed {
-            self.w.alloc.unlink(slot);
-            self.retire(domain, Garbage::Slot(slot));
+            self.w.alloc.unlink(slab, slot);
+            self.retire(domain, slot);
         }
     }
 
@@ -456,32 +449,42 @@ impl<'a, K, V> Locked<'a, K, V> {
     /// reclaimable; returns how many retired items are still waiting.
     pub(crate) fn collect(&mut self, domain: &Domain) -> usize {
         let (stamp, now) = domain.collect();
-        let mut ready = core::mem::take(&mut self.w.scratch);
-        self.w.bag.collect(stamp, now, &mut ready);
-        for garbage in ready.drain(..) {
-            match garbage {
-                // No destructor to run: free the slot at once, under the lock.
-                Garbage::Slot(slot) if !needs_drop::<(K, V)>() => self.w.alloc.free(slot),
-                Garbage::Slot(slot) => self.w.ready_slots.push(slot),
-                Garbage::Table(table) => self.w.ready_tables.push(table),
+        let w = &mut **self.w;
+        if needs_drop::<(K, V)>() {
+            let ready = &mut w.ready_slots;
+            w.slots.collect(stamp, now, |slot| ready.push(slot));
+        } else {
+            // No destructor to run: free the slots at once, under the lock.
+            let (alloc, slab) = (&mut w.alloc, &self.shard.slab);
+            w.slots.collect(stamp, now, |slot| alloc.free(slab, slot));
+            if w.policy == Resize::GrowShrink {
+                w.alloc.release_free_chunks(&self.shard.slab);
             }
         }
-        self.w.scratch = ready;
-        if !needs_drop::<(K, V)>() && self.w.policy == Resize::GrowShrink {
-            self.w.alloc.release_free_chunks(&self.shard.slab);
-        }
+        let ready = &mut w.ready_tables;
+        w.tables.collect(stamp, now, |table| ready.push(table));
         self.garbage()
     }
 
     /// Retired items not yet reclaimed, queued ones included.
     pub(crate) fn garbage(&self) -> usize {
-        self.w.bag.len() + self.w.ready_slots.len() + self.w.ready_tables.len()
+        let w = &**self.w;
+        w.slots.len() + w.tables.len() + w.ready_slots.len() + w.ready_tables.len()
     }
 
-    fn retire(&mut self, domain: &Domain, garbage: Garbage) {
-        if self.w.bag.retire(garbage) {
+    /// Retires an unlinked slot; collects every `COLLECT_EVERY` of them.
+    #[inline]
+    fn retire(&mut self, domain: &Domain, slot: u32) {
+        if self.w.slots.retire(slot) {
             self.collect(domain);
         }
+    }
+
+    /// Retires a replaced table and collects at once: resizes are rare, and an old table
+    /// (as large as half the new one) should not wait for 1024 removals.
+    fn retire_table(&mut self, domain: &Domain, table: Table) {
+        self.w.tables.retire(table);
+        self.collect(domain);
     }
 
     /// Grows to the larger of twice the groups and room for `entries`.
@@ -513,7 +516,7 @@ impl<'a, K, V> Locked<'a, K, V> {
         const AHEAD: usize = 8;
         let mut ring = [(0u32, 0u64); AHEAD];
         let mut queued = 0;
-        for (slot, hash) in self.w.alloc.linked() {
+        for (slot, hash) in self.w.alloc.linked(&self.shard.slab) {
             t.prefetch(hash);
             let due = core::mem::replace(&mut ring[queued % AHEAD], (slot, hash));
             if queued >= AHEAD {
@@ -532,7 +535,7 @@ impl<'a, K, V> Locked<'a, K, V> {
         self.shard.table.store(new, Release);
         // SAFETY: `old` came from `Box::into_raw` and is no longer reachable from the
         // shard; readers still on it are pinned, which the retirement respects.
-        self.retire(domain, Garbage::Table(*unsafe { Box::from_raw(old) }));
+        self.retire_table(domain, *unsafe { Box::from_raw(old) });
     }
 
     /// Publishes an empty `table` in place of the current one (`clear`).
@@ -542,7 +545,6 @@ impl<'a, K, V> Locked<'a, K, V> {
         // Ordering: Release pairs with the Acquire in `Shard::table` (as in `rebuild`).
         self.shard.table.store(Box::into_raw(table), Release);
         // SAFETY: as in `rebuild`.
-        self.retire(domain, Garbage::Table(*unsafe { Box::from_raw(old) }));
+        self.retire_table(domain, *unsafe { Box::from_raw(old) });
     }
-
 }

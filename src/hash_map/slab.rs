@@ -1,8 +1,10 @@
 //! Entry storage: a shard's keys and values, inline in chunks that never move.
 //!
-//! Chunk `c` holds `base << c` slots for the indices `base * (2^c - 1) ..`, so index `i`
-//! is found with one leading-zero count, and the slab doubles by adding a chunk without
-//! touching the ones it has. A slot is written once, read by pinned readers while its
+//! Chunk `c` holds `base << c` slots for the indices `base * (2^c - 1) ..`, so the slab
+//! doubles by adding a chunk without touching the ones it has. Tables refer to a slot by
+//! its *handle*, `(c + 1) << 27 | offset`, which a reader turns into an address with a
+//! shift, a mask and one load of the chunk pointer (never 0, so 0 can mean "empty"); the
+//! writer's bookkeeping uses the plain index. A slot is written once, read by pinned readers while its
 //! entry is linked and for a grace period after, then dropped in place and reused: no
 //! allocation per insert or remove, nothing moved by a resize.
 //!
@@ -20,19 +22,19 @@ use core::ptr;
 /// One entry's storage.
 pub(crate) type Slot<K, V> = UnsafeCell<MaybeUninit<(K, V)>>;
 
-/// Chunks a slab can have: enough for the whole `u32` index space with a base of 1.
+/// Handle bits that give the offset in the chunk; the five bits above hold chunk + 1.
+const OFFSET_BITS: u32 = 27;
+const OFFSET_MASK: u32 = (1 << OFFSET_BITS) - 1;
+
+/// Chunks a slab can have (chunk + 1 fits the handle's top five bits).
 #[cfg(not(fencepost_loom))]
-const CHUNKS: usize = 33;
+const CHUNKS: usize = 31;
 #[cfg(fencepost_loom)]
 const CHUNKS: usize = 6;
 
-/// The most entries (live and awaiting reclamation) one shard can hold: indices are
-/// `u32` and the table stores `index + 1`.
-pub(crate) const MAX_SLOTS: usize = u32::MAX as usize - 1;
-
-/// The readers' half: chunk pointers.
+/// The readers' half: chunk pointers, at `chunk + 1` (entry 0 stays null).
 pub(crate) struct Slab<K, V> {
-    chunks: [AtomicPtr<Slot<K, V>>; CHUNKS],
+    chunks: [AtomicPtr<Slot<K, V>>; CHUNKS + 1],
     base_log2: u32,
 }
 
@@ -55,24 +57,38 @@ impl<K, V> Slab<K, V> {
         self.base() << c
     }
 
-    /// The slot of index `i`, which the caller knows is in an allocated chunk.
+    /// The slot of handle `h`, which the caller knows is in an allocated chunk.
     #[inline(always)]
-    pub(crate) fn slot(&self, i: u32) -> *const Slot<K, V> {
-        let j = i as usize + self.base();
-        let c = (usize::BITS - 1 - j.leading_zeros() - self.base_log2) as usize;
-        let offset = j - (self.base() << c);
-        debug_assert!(c < CHUNKS);
-        // Ordering: Relaxed: an index reaches a reader only through a Release lane store
+    pub(crate) fn slot(&self, h: u32) -> *const Slot<K, V> {
+        let c = (h >> OFFSET_BITS) as usize;
+        debug_assert!((1..=CHUNKS).contains(&c), "handle {h:#x}");
+        // Ordering: Relaxed: a handle reaches a reader only through a Release lane store
         // made after the chunk was stored (a reader's Acquire lane load orders this load
         // after the chunk's publication), and the writer ordered both itself.
-        // SAFETY: `c < CHUNKS` for every index a shard hands out (`MAX_SLOTS`).
+        // SAFETY: `c <= CHUNKS` for every handle (five bits; `handle` never makes one
+        // above `CHUNKS`).
         let chunk = unsafe { self.chunks.get_unchecked(c) }.load(Relaxed);
-        debug_assert!(!chunk.is_null(), "slot {i} of an unallocated chunk");
-        // SAFETY: chunk `c` holds `base << c` slots and `offset < base << c`.
-        unsafe { chunk.add(offset) }
+        debug_assert!(!chunk.is_null(), "handle {h:#x} of an unallocated chunk");
+        // SAFETY: the offset is below the chunk's length (`handle`).
+        unsafe { chunk.add((h & OFFSET_MASK) as usize) }
     }
 
-    /// A shared reference to the entry at `i`.
+    /// The handle of slab index `i`.
+    #[inline]
+    pub(crate) fn handle(&self, i: usize) -> u32 {
+        let j = i + self.base();
+        let c = (usize::BITS - 1 - j.leading_zeros() - self.base_log2) as usize;
+        ((c as u32 + 1) << OFFSET_BITS) | (j - (self.base() << c)) as u32
+    }
+
+    /// The slab index of handle `h`.
+    #[inline]
+    pub(crate) fn index(&self, h: u32) -> usize {
+        let c = (h >> OFFSET_BITS) as usize - 1;
+        (self.base() << c) - self.base() + (h & OFFSET_MASK) as usize
+    }
+
+    /// A shared reference to the entry at handle `i`.
     ///
     /// # Safety
     /// The slot holds an entry that stays there (not dropped, not overwritten) for `'a`:
@@ -118,16 +134,22 @@ impl<K, V> Slab<K, V> {
     fn add_chunk(&self, c: usize) {
         let cells = crate::sync::uninit_cells::<(K, V)>(self.chunk_len(c));
         let p = Box::into_raw(cells).cast::<Slot<K, V>>();
-        // Ordering: Relaxed: see `slot`; the lane store that first publishes an index in
+        // Ordering: Relaxed: see `slot`; the lane store that first publishes a handle in
         // this chunk is a Release store sequenced after this one.
-        self.chunks[c].store(p, Relaxed);
+        self.chunks[c + 1].store(p, Relaxed);
+    }
+
+    /// Whether chunk `c` can be added: within `CHUNKS`, and small enough for a handle's
+    /// offset bits.
+    fn can_add_chunk(&self, c: usize) -> bool {
+        c < CHUNKS && self.chunk_len(c) <= 1 << OFFSET_BITS
     }
 
     /// Frees chunk `c`, whose slots hold no entry and which no reader can reach (every
     /// index in it was reclaimed after its grace period, or never handed out).
     fn free_chunk(&self, c: usize) {
         // Ordering: writer only (or the owner at drop).
-        let p = self.chunks[c].swap(ptr::null_mut(), Relaxed);
+        let p = self.chunks[c + 1].swap(ptr::null_mut(), Relaxed);
         // SAFETY: the chunk came from `Box::into_raw` of `chunk_len(c)` cells; its slots
         // are uninitialised storage (no entry to drop) and no reader holds an index in it.
         drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, self.chunk_len(c))) });
@@ -171,11 +193,13 @@ impl SlabAlloc {
     }
 
     /// Takes the lowest free slot for an entry hashed `hash`, adding a chunk when none is
-    /// free, and marks it linked. The caller writes the entry and links it.
+    /// free, and marks it linked; returns its handle. The caller writes the entry and
+    /// links it.
     ///
     /// # Panics
-    /// When the shard already holds [`MAX_SLOTS`] entries.
-    #[inline]
+    /// When the slab cannot grow any more (about 2^28 entries, live and awaiting
+    /// reclamation, in one shard).
+    #[inline(always)]
     pub(crate) fn alloc<K, V>(&mut self, slab: &Slab<K, V>, hash: u64) -> u32 {
         let i = match self.free.pop() {
             Some(i) => i,
@@ -186,7 +210,7 @@ impl SlabAlloc {
         };
         self.live.set(i);
         self.hashes[i] = hash;
-        i as u32
+        slab.handle(i)
     }
 
     /// Grows the slab until it has at least `slots` slots.
@@ -199,48 +223,59 @@ impl SlabAlloc {
     #[cold]
     fn add_chunk<K, V>(&mut self, slab: &Slab<K, V>) {
         let c = self.chunks;
-        let len = slab.chunk_len(c);
         assert!(
-            c < CHUNKS && self.capacity() + len <= MAX_SLOTS + 1,
-            "fencepost::HashMap: a shard cannot hold more than {MAX_SLOTS} entries \
-             (live and awaiting reclamation); use more shards"
+            slab.can_add_chunk(c),
+            "fencepost::HashMap: a shard cannot hold more than {} entries (live and \
+             awaiting reclamation); use more shards",
+            self.capacity()
         );
         slab.add_chunk(c);
         self.chunks += 1;
-        let end = self.capacity() + len;
-        self.hashes.resize(end, 0);
+        let end = self.capacity() + slab.chunk_len(c);
+        if self.hashes.is_empty() {
+            // A zeroed allocation: the pages are touched only as slots fill.
+            self.hashes = vec![0; end];
+        } else {
+            self.hashes.resize(end, 0);
+        }
         self.live.resize(end);
         self.free.grow(end);
     }
 
-    /// Marks linked slot `i` unlinked (it is retired, not yet free).
+    /// Marks linked slot `h` unlinked (it is retired, not yet free).
     #[inline]
-    pub(crate) fn unlink(&mut self, i: u32) {
-        debug_assert!(self.live.get(i as usize));
-        self.live.clear(i as usize);
+    pub(crate) fn unlink<K, V>(&mut self, slab: &Slab<K, V>, h: u32) {
+        let i = slab.index(h);
+        debug_assert!(self.live.get(i));
+        self.live.clear(i);
     }
 
-    /// Marks unlinked, reclaimed slot `i` free for reuse.
+    /// Marks unlinked, reclaimed slot `h` free for reuse.
     #[inline]
-    pub(crate) fn free(&mut self, i: u32) {
-        debug_assert!(!self.live.get(i as usize));
-        self.free.push(i as usize);
+    pub(crate) fn free<K, V>(&mut self, slab: &Slab<K, V>, h: u32) {
+        let i = slab.index(h);
+        debug_assert!(!self.live.get(i));
+        self.free.push(i);
     }
 
-    /// The hash of the entry in linked slot `i`.
+    /// The hash of the entry in linked slot `h`.
     #[inline]
-    pub(crate) fn hash(&self, i: u32) -> u64 {
-        self.hashes[i as usize]
+    pub(crate) fn hash<K, V>(&self, slab: &Slab<K, V>, h: u32) -> u64 {
+        self.hashes[slab.index(h)]
     }
 
-    /// The lowest linked slot at or after `from`.
-    pub(crate) fn next_linked(&self, from: usize) -> Option<u32> {
-        self.live.next_one(from).map(|i| i as u32)
+    /// The lowest linked slot at or after index `from`: its index and handle.
+    pub(crate) fn next_linked<K, V>(&self, slab: &Slab<K, V>, from: usize) -> Option<(usize, u32)> {
+        let i = self.live.next_one(from)?;
+        Some((i, slab.handle(i)))
     }
 
-    /// Linked slots with their hashes, in index order (a sequential scan).
-    pub(crate) fn linked(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
-        self.live.ones().map(|i| (i as u32, self.hashes[i]))
+    /// Linked slots (handles) with their hashes, in index order (a sequential scan).
+    pub(crate) fn linked<'a, K, V>(
+        &'a self,
+        slab: &'a Slab<K, V>,
+    ) -> impl Iterator<Item = (u32, u64)> + 'a {
+        self.live.ones().map(|i| (slab.handle(i), self.hashes[i]))
     }
 
     /// Frees the last chunks while every slot in them is free, keeping the first.
@@ -278,6 +313,10 @@ struct Bits {
 
 impl Bits {
     fn resize(&mut self, bits: usize) {
+        if self.words.is_empty() {
+            // A zeroed allocation: the pages are touched only as bits are used.
+            self.words = vec![0; bits.div_ceil(64)];
+        }
         self.words.resize(bits.div_ceil(64), 0);
         if bits % 64 != 0 {
             // Bits past the end stay clear.
@@ -443,25 +482,27 @@ mod tests {
         let mut alloc = SlabAlloc::new();
         let n = 4 * (1 << 5) - 4; // chunks 0..5: 4 + 8 + 16 + 32 + 64 slots
         let slots: Vec<u32> = (0..n).map(|i| alloc.alloc(&slab, i as u64)).collect();
-        assert_eq!(slots, (0..n as u32).collect::<Vec<_>>());
+        let indices: Vec<usize> = slots.iter().map(|&h| slab.index(h)).collect();
+        assert_eq!(indices, (0..n).collect::<Vec<_>>());
         for &i in &slots {
             // SAFETY: each slot is freshly allocated and written once, by this thread.
-            unsafe { slab.write(i, (i, i * 10)) };
+            unsafe { slab.write(i, (i, !i)) };
         }
         let mut addrs: Vec<_> = slots.iter().map(|&i| slab.slot(i) as usize).collect();
         for &i in &slots {
             // SAFETY: written above, read by the writing thread.
-            assert_eq!(unsafe { slab.entry(i) }, &(i, i * 10));
+            assert_eq!(unsafe { slab.entry(i) }, &(i, !i));
+            assert_eq!(slab.handle(slab.index(i)), i);
         }
         addrs.sort_unstable();
         addrs.dedup();
         assert_eq!(addrs.len(), n);
-        assert_eq!(alloc.linked().count(), n);
+        assert_eq!(alloc.linked(&slab).count(), n);
         for &i in &slots {
-            alloc.unlink(i);
+            alloc.unlink(&slab, i);
             // SAFETY: written above; nobody else can reach it.
             unsafe { slab.drop_in_place(i) };
-            alloc.free(i);
+            alloc.free(&slab, i);
         }
         alloc.release_free_chunks(&slab);
         assert_eq!(alloc.capacity(), 4, "only the first chunk is kept");
