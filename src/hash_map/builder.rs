@@ -56,6 +56,20 @@ impl<T> fmt::Display for Full<T> {
 impl<T> std::error::Error for Full<T> {}
 
 /// What a [`HashMap::compute`] closure asks for.
+///
+/// `#[non_exhaustive]`, like [`Computed`] and [`ResizePolicy`]: a later version may add
+/// variants, so a `match` outside this crate needs a wildcard arm.
+///
+/// ```compile_fail
+/// use fencepost::hash_map::Op;
+/// fn name(op: &Op<u8>) -> &'static str {
+///     match op {
+///         Op::Keep => "keep",
+///         Op::Insert(_) => "insert",
+///         Op::Remove => "remove",
+///     }
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Op<V> {

@@ -198,7 +198,7 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher, G> HashMapRef<'m, K, V, S, G> {
     /// ```
     /// let map = fencepost::HashMap::<u8, &str>::new();
     /// let m = map.pin();
-    /// assert_eq!(m.try_insert(1, "a"), Ok(&"a"));
+    /// assert_eq!(m.try_insert(1, "a").ok(), Some(&"a"));
     /// let err = m.try_insert(1, "b").unwrap_err();
     /// assert_eq!((err.current(), err.into_pair()), (&"a", (1, "b")));
     /// ```

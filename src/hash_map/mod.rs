@@ -152,6 +152,24 @@ unsafe impl<K: Send, V: Send, S: Send> Send for HashMap<K, V, S> {}
 // while no reader can reach it (module docs).
 unsafe impl<K: Send + Sync, V: Send + Sync, S: Sync> Sync for HashMap<K, V, S> {}
 
+// A panic in a user closure (`update`, `compute`, ...) happens before the map changes,
+// and a destructor that panics runs after the map's bookkeeping is done, so a map
+// observed after a caught panic is consistent: unwind safe as its contents are.
+impl<K, V, S> core::panic::UnwindSafe for HashMap<K, V, S>
+where
+    K: core::panic::RefUnwindSafe,
+    V: core::panic::RefUnwindSafe,
+    S: core::panic::RefUnwindSafe,
+{
+}
+impl<K, V, S> core::panic::RefUnwindSafe for HashMap<K, V, S>
+where
+    K: core::panic::RefUnwindSafe,
+    V: core::panic::RefUnwindSafe,
+    S: core::panic::RefUnwindSafe,
+{
+}
+
 impl<K, V> HashMap<K, V, RandomState> {
     /// An empty map with the default shard count and std's `RandomState`.
     ///
