@@ -1,18 +1,24 @@
-//! loom models of `fencepost::HashMap`: its table protocol and its epoch reclamation.
+//! loom models of `fencepost::HashMap`: its table protocol, its slab slots and their
+//! reuse, and its epoch reclamation.
 //!
-//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=2 \
+//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=3 \
 //!       cargo test --release --test loom_hash_map`
 //!
-//! Under loom the map has one shard and groups of two slots, so three keys overflow a
-//! group and a third insert resizes a one-group table. Keys hash to themselves
-//! ([`Identity`]), so a test chooses which group a key lands in (`key & (groups - 1)`).
+//! Under loom the map has one shard (unless a test asks for two), groups of two slots
+//! (three keys overflow a group, a third insert resizes a one-group table), slabs whose
+//! first chunk holds two entries (a third live or retired entry adds a chunk), and every
+//! retire runs a collection. Keys hash to themselves ([`Identity`]), so a test chooses
+//! the group a key lands in (`key & (groups - 1)`) and, with two shards, its shard (bit
+//! 56); every small key has the same tag, so every probe compares keys.
 //!
-//! Values are [`Val`]: a loom `UnsafeCell` that its destructor overwrites. A reader that
-//! reads a value that a writer frees without a happens-before edge between them is a
-//! data race that loom reports, so every "no use-after-free" claim below is checked by
-//! loom itself, not only by the asserted value. Each test asserts one property; the
-//! `broken_*` tests at the end re-create one step of the protocol with an ordering
-//! weakened or a step removed and expect loom to find the bug (`#[should_panic]`).
+//! Values are [`Val`]: a loom `UnsafeCell` that its destructor overwrites; the slab slots
+//! that hold them are loom `UnsafeCell`s too. A reader that reads a value (or a slot)
+//! that a writer drops or reuses without a happens-before edge between them is a data
+//! race that loom reports, so every "no use-after-free" and "no reuse before the grace
+//! period" claim below is checked by loom itself, not only by the asserted value. Each
+//! test asserts one property; the `broken_*` tests at the end re-create one step of the
+//! protocol with an ordering weakened or a step removed and expect loom to find the bug
+//! (`#[should_panic]`).
 #![cfg(fencepost_loom)]
 
 use fencepost::hash_map::{Computed, HashMap, HashMapBuilder, Op};
@@ -89,10 +95,11 @@ type Map = HashMap<u64, Val, Identity>;
 
 /// One shard, `capacity` sized so that the table has `groups` groups of two slots.
 fn map(groups: usize) -> Arc<Map> {
-    // capacity c gives ceil((c + c/7 + 1) / 2) groups, rounded up to a power of two.
+    // A group of two slots takes 2 entries (7/8 of 2, rounded up by the table), two
+    // groups take 4: capacity 3 needs two groups.
     let capacity = match groups {
         1 => 0,
-        2 => 2,
+        2 => 3,
         _ => unreachable!(),
     };
     Arc::new(
@@ -394,21 +401,182 @@ fn nested_pins_keep_the_outer_pin() {
 }
 
 #[test]
-fn a_later_thread_reuses_a_finished_threads_participant() {
+fn an_owned_pin_keeps_a_value_alive_on_another_thread() {
     loom::model(|| {
         let map = map(1);
         map.pin().insert(1, Val::new(10));
-        let threads: Vec<_> = (0..2)
-            .map(|_| {
-                let map = Arc::clone(&map);
-                thread::spawn(move || {
-                    assert_eq!(get(&map, 1), Some(10));
-                })
+        // SAFETY: the handle only borrows `map`, which this closure keeps alive (the
+        // `Arc` below) until after the thread that uses the handle is joined; loom has
+        // no scoped threads, so the borrow is widened to 'static for the spawn.
+        let m: OwnedRef = unsafe { std::mem::transmute(map.pin_owned()) };
+        let reader = thread::spawn(move || {
+            if let Some(v) = m.get(&1) {
+                thread::yield_now();
+                assert_eq!(v.get(), 10);
+            }
+            // The owned pin ends on this thread.
+        });
+        map.pin().remove(&1);
+        map.flush();
+        reader.join().unwrap();
+        map.flush();
+        assert_eq!(map.garbage_len(), 0);
+    });
+}
+
+/// An owned pin of a test map, its borrow widened for a loom thread.
+type OwnedRef = fencepost::hash_map::HashMapRef<
+    'static,
+    u64,
+    Val,
+    Identity,
+    fencepost::hash_map::OwnedGuard<'static>,
+>;
+
+#[test]
+fn get_racing_remove_never_sees_its_slot_reused_before_the_grace_period() {
+    loom::model(|| {
+        // Slab: first chunk of two slots. Key 1 takes slot A. The writer removes it and
+        // inserts keys 2 and 3: with A still pinned by the reader, A must not be reused
+        // (a loom race on the slot or the value if it were).
+        let map = map(2);
+        map.pin().insert(1, Val::new(10));
+        let writer = {
+            let map = Arc::clone(&map);
+            thread::spawn(move || {
+                map.pin().remove(&1);
+                map.flush();
+                map.pin().insert(2, fresh(20));
+                map.pin().insert(3, fresh(30));
             })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
+        };
+        let m = map.pin();
+        if let Some(v) = m.get(&1) {
+            thread::yield_now();
+            assert_eq!(v.get(), 10);
         }
+        drop(m);
+        writer.join().unwrap();
+        assert_eq!(get(&map, 1), None);
+        assert_eq!((get(&map, 2), get(&map, 3)), (Some(20), Some(30)));
+    });
+}
+
+#[test]
+fn a_reinserted_key_in_a_reused_slot_reads_old_new_or_nothing() {
+    loom::model(|| {
+        // After the grace period the slot of key 1 is reused for its new value.
+        let map = map(1);
+        map.pin().insert(1, Val::new(10));
+        map.pin().remove(&1);
+        map.flush();
+        assert_eq!(map.garbage_len(), 0, "reclaimed: its slot is free again");
+        map.pin().insert(1, Val::new(11));
+        let writer = {
+            let map = Arc::clone(&map);
+            thread::spawn(move || {
+                map.pin().remove(&1);
+                map.flush();
+                map.pin().insert(1, fresh(12));
+            })
+        };
+        let seen = get(&map, 1);
+        assert!(matches!(seen, None | Some(11) | Some(12)), "{seen:?}");
+        writer.join().unwrap();
+        assert_eq!(get(&map, 1), Some(12));
+    });
+}
+
+#[test]
+fn a_destructor_that_uses_the_map_runs_outside_the_lock() {
+    loom::model(|| {
+        // Dropping value 1 removes key 2 from the same map: it must not run under the
+        // shard lock (a loom deadlock if it did).
+        let map: Arc<HashMap<u64, Remover, Identity>> =
+            Arc::new(HashMapBuilder::new().shards(1).hasher(Identity).build());
+        map.pin().insert(2, Remover(None));
+        map.pin().insert(1, Remover(Some(Arc::clone(&map))));
+        let other = {
+            let map = Arc::clone(&map);
+            thread::spawn(move || {
+                map.pin().insert(3, Remover(None));
+            })
+        };
+        map.pin().remove(&1);
+        map.flush();
+        other.join().unwrap();
+        map.flush();
+        assert_eq!(map.len(), 1, "key 3 is left");
+        // Break the cycle before loom checks for leaks: the value that held the map is gone.
+        map.clear();
+        map.flush();
+    });
+}
+
+/// A value whose destructor removes key 2 of the map it holds.
+struct Remover(Option<Arc<HashMap<u64, Remover, Identity>>>);
+
+impl Drop for Remover {
+    fn drop(&mut self) {
+        if let Some(map) = self.0.take() {
+            map.pin().remove(&2);
+        }
+    }
+}
+
+#[test]
+fn a_pin_on_another_map_does_not_hold_back_this_maps_reclamation() {
+    loom::model(|| {
+        let (a, b) = (map(1), map(1));
+        a.pin().insert(1, Val::new(1));
+        b.pin().insert(1, Val::new(2));
+        let pinned = {
+            let a = Arc::clone(&a);
+            thread::spawn(move || {
+                let m = a.pin();
+                assert_eq!(m.get(&1).map(Val::get), Some(1));
+            })
+        };
+        b.pin().remove(&1);
+        b.flush();
+        assert_eq!(b.garbage_len(), 0, "held back by a pin on another map");
+        pinned.join().unwrap();
+    });
+}
+
+/// Fault 7 of the issue, the stale pin: a reader loads the epoch, stalls, and stores its
+/// pin only after two advances that other writers made (on another shard, so no lock
+/// orders them after the unlink). The reader then pins at an old epoch; the unlinked
+/// value must still not be dropped while it reads it.
+#[test]
+fn a_reader_whose_pin_lands_after_two_advances_still_sees_the_unlink() {
+    loom::model(|| {
+        let map: Arc<Map> = Arc::new(HashMapBuilder::new().shards(2).hasher(Identity).build());
+        const OTHER: u64 = 1 << 56; // shard 1
+        for k in [1, 2, OTHER, OTHER + 1] {
+            map.pin().insert(k, Val::new(k));
+        }
+        let remover = {
+            let map = Arc::clone(&map);
+            thread::spawn(move || {
+                // Unlinks key 1, then a second retire whose collection reclaims it once
+                // the epoch has moved two steps past its stamp.
+                map.pin().remove(&1);
+                map.pin().remove(&2);
+            })
+        };
+        let advancer = {
+            let map = Arc::clone(&map);
+            thread::spawn(move || {
+                // Two retires in shard 1, each with a collection that may advance.
+                map.pin().remove(&OTHER);
+                map.pin().remove(&(OTHER + 1));
+            })
+        };
+        let seen = get(&map, 1);
+        assert!(seen.is_none() || seen == Some(1), "{seen:?}");
+        remover.join().unwrap();
+        advancer.join().unwrap();
     });
 }
 
@@ -443,19 +611,20 @@ fn compute_runs_each_closure_exactly_once() {
 // The map's protocol in miniature, with one step weakened. Each shows loom finding the
 // bug that the real code's ordering prevents.
 
-/// A boxed value published through a slot: the map's `Entry` and table slot.
+/// A boxed value published through a pointer: the protocol of a lane and its slot, with
+/// the slot boxed so that loom tracks its allocation.
 fn publish(slot: &AtomicPtr<Val>, v: u64, order: loom::sync::atomic::Ordering) {
     slot.store(Box::into_raw(Box::new(fresh(v))), order);
 }
 
-/// The slot published with Relaxed instead of Release. On aarch64 the store of the
-/// pointer may become visible before the stores that initialised the entry (stores to
-/// different lines are not ordered without `stlr`/`dmb`), so a reader follows the
-/// pointer into uninitialised memory. x86 hides it: TSO keeps stores in program order,
+/// The lane published with Relaxed instead of Release. On aarch64 the store of the
+/// index may become visible before the stores that wrote the entry into its slot (stores
+/// to different lines are not ordered without `stlr`/`dmb`), so a reader follows the
+/// index into a slot not yet written. x86 hides it: TSO keeps stores in program order,
 /// and only the compiler could reorder them (which Relaxed permits, too).
 #[test]
 #[should_panic]
-fn broken_slot_published_relaxed_lets_a_reader_see_an_uninitialised_entry() {
+fn broken_lane_published_relaxed_lets_a_reader_see_an_unwritten_entry() {
     loom::model(|| {
         let slot = Arc::new(AtomicPtr::new(std::ptr::null_mut()));
         let writer = {
@@ -542,6 +711,75 @@ fn broken_free_without_waiting_for_the_epoch_races_a_reader() {
         // SAFETY: the entry is alive if the protocol works (it does not).
         if let Some(v) = unsafe { p.as_ref() } {
             assert_eq!(v.get(), 10);
+        }
+        writer.join().unwrap();
+    });
+}
+
+/// The map's slab in miniature: one slot (a cell) and one index lane that points to it.
+struct MiniSlab {
+    /// 0: empty; 1: the slot.
+    lane: AtomicU64,
+    slot: UnsafeCell<u64>,
+}
+
+/// A slot reused before the grace period: the writer unlinks the entry (lane := empty)
+/// and at once writes the next entry into the same slot. A reader that read the lane
+/// just before the unlink is still reading the slot: loom reports the write racing that
+/// read. On any CPU the reader can be preempted between the two loads, so this is not a
+/// weak-memory effect: only waiting until no pinned reader can hold the index fixes it.
+#[test]
+#[should_panic]
+fn broken_slot_reused_before_the_grace_period_races_a_reader() {
+    loom::model(|| {
+        let s = Arc::new(MiniSlab {
+            lane: AtomicU64::new(1),
+            slot: UnsafeCell::new(10),
+        });
+        let writer = {
+            let s = Arc::clone(&s);
+            thread::spawn(move || {
+                s.lane.store(0, Relaxed);
+                // Missing: retire the slot and reuse it only after the grace period.
+                // SAFETY: the bug under test: a reader may still be in the slot.
+                s.slot.with_mut(|p| unsafe { *p = 11 });
+                s.lane.store(1, Release);
+            })
+        };
+        if s.lane.load(Acquire) == 1 {
+            // SAFETY: the protocol is meant to keep the slot unchanged while we read it.
+            let v = s.slot.with(|p| unsafe { *p });
+            assert!(v == 10 || v == 11);
+        }
+        writer.join().unwrap();
+    });
+}
+
+/// The index (and tag) published before the entry is written into its slot: a reader
+/// that follows the published index reads the slot while the writer writes it. On
+/// aarch64 nothing orders the entry's stores after the lane's `stlr` that precedes them;
+/// x86 keeps stores in order, but the reader still runs between the writer's steps. The
+/// map writes the slot first, then publishes the lane with Release.
+#[test]
+#[should_panic]
+fn broken_lane_published_before_the_slot_is_written_races_a_reader() {
+    loom::model(|| {
+        let s = Arc::new(MiniSlab {
+            lane: AtomicU64::new(0),
+            slot: UnsafeCell::new(0),
+        });
+        let writer = {
+            let s = Arc::clone(&s);
+            thread::spawn(move || {
+                s.lane.store(1, Release);
+                // SAFETY: the bug under test: the slot is written after its publication.
+                s.slot.with_mut(|p| unsafe { *p = 10 });
+            })
+        };
+        if s.lane.load(Acquire) == 1 {
+            // SAFETY: the protocol is meant to have written the slot before the lane.
+            let v = s.slot.with(|p| unsafe { *p });
+            assert_eq!(v, 10);
         }
         writer.join().unwrap();
     });

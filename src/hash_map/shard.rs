@@ -23,13 +23,16 @@ pub(crate) struct Writer {
     alloc: SlabAlloc,
     /// Unlinked slots: their entries are dropped in place, then the slots reused.
     slots: Bag<u32>,
-    /// Replaced tables (metadata only).
-    tables: Bag<Table>,
+    /// Replaced tables (metadata only). Boxed: readers still on a replaced table hold a
+    /// reference to the header at its original address, which must outlive them too.
+    #[allow(clippy::vec_box, reason = "the box is the address readers hold")]
+    tables: Bag<Box<Table>>,
     /// Reclaimable slots whose entries still need dropping: the next writer to unlock
     /// drops them with no lock held, then frees the slots.
     ready_slots: Vec<u32>,
     /// Reclaimable tables, freed by the next writer to unlock.
-    ready_tables: Vec<Table>,
+    #[allow(clippy::vec_box, reason = "the box is the address readers held")]
+    ready_tables: Vec<Box<Table>>,
     policy: Resize,
     /// The table never shrinks below this many groups.
     min_groups: usize,
@@ -134,7 +137,8 @@ impl<K, V> Shard<K, V> {
 
     /// Drops the entries of reclaimed slots with no lock held, then frees the slots.
     #[cold]
-    fn reclaim(&self, slots: Vec<u32>, tables: Vec<Table>) {
+    #[allow(clippy::vec_box, reason = "the box is the address readers held")]
+    fn reclaim(&self, slots: Vec<u32>, tables: Vec<Box<Table>>) {
         drop(tables);
         let mut pass = Reclaim {
             shard: self,
@@ -482,7 +486,7 @@ impl<'a, K, V> Locked<'a, K, V> {
 
     /// Retires a replaced table and collects at once: resizes are rare, and an old table
     /// (as large as half the new one) should not wait for 1024 removals.
-    fn retire_table(&mut self, domain: &Domain, table: Table) {
+    fn retire_table(&mut self, domain: &Domain, table: Box<Table>) {
         self.w.tables.retire(table);
         self.collect(domain);
     }
@@ -535,7 +539,7 @@ impl<'a, K, V> Locked<'a, K, V> {
         self.shard.table.store(new, Release);
         // SAFETY: `old` came from `Box::into_raw` and is no longer reachable from the
         // shard; readers still on it are pinned, which the retirement respects.
-        self.retire_table(domain, *unsafe { Box::from_raw(old) });
+        self.retire_table(domain, unsafe { Box::from_raw(old) });
     }
 
     /// Publishes an empty `table` in place of the current one (`clear`).
@@ -545,6 +549,6 @@ impl<'a, K, V> Locked<'a, K, V> {
         // Ordering: Release pairs with the Acquire in `Shard::table` (as in `rebuild`).
         self.shard.table.store(Box::into_raw(table), Release);
         // SAFETY: as in `rebuild`.
-        self.retire_table(domain, *unsafe { Box::from_raw(old) });
+        self.retire_table(domain, unsafe { Box::from_raw(old) });
     }
 }

@@ -122,7 +122,7 @@ impl Table {
         // `EMPTY` lanes); a zeroed allocation costs no pass over a large table.
         let groups = unsafe { crate::sync::zeroed_slice::<Group>(groups) };
         #[cfg(fencepost_loom)]
-        let groups = (0..groups)
+        let groups: Box<[Group]> = (0..groups)
             .map(|_| Group {
                 ctrl: AtomicU64::new(0),
                 lanes: core::array::from_fn(|_| AtomicU32::new(EMPTY)),
