@@ -307,9 +307,9 @@ impl Domain {
     /// is the epoch for every item retired before this call and `now` the epoch by which
     /// the caller may reclaim (items stamped `s` with `s + 2 <= now`).
     pub(crate) fn collect(&self) -> (u64, u64) {
-        // Ordering: Acquire pairs with the Release CAS of the advance that wrote this
-        // value (and, through the release sequence of CASes, every earlier one): their
-        // scans happen before what we reclaim by it.
+        // The advance that wrote `g` (and, through the release sequence of CASes, every
+        // earlier one) scanned before what we reclaim by `g`.
+        // Ordering: Acquire pairs with the Release CAS below, in another collection.
         // mutants: skip (loom models fence(SeqCst) as joining every earlier SeqCst fence's causality, which carries this edge, so loom cannot see it go missing; needed under the C++ model, see `# Why a reader never sees reclaimed memory`)
         let g = self.epoch.load(Acquire);
         // Ordering: the heavy half of the store→load pair with `enter`'s light half;
@@ -323,9 +323,10 @@ impl Domain {
         if !self.all_pinned_at(g) {
             return (stamp, g);
         }
-        // Ordering: Release on success continues the release sequence that later
-        // reclaimers acquire (see the load of `g`); Acquire on failure: we then reclaim by
-        // the value another advance wrote, whose scan must happen before our reclamation.
+        // Release on success continues the release sequence that later reclaimers
+        // acquire (see the load of `g`); Acquire on failure: we then reclaim by the value
+        // another advance wrote, whose scan must happen before our reclamation.
+        // Ordering: Release/Acquire pair with the load of `g` and with each other.
         // mutants: skip (loom models fence(SeqCst) as joining every earlier SeqCst fence's causality, which carries this edge, so loom cannot see it go missing; needed under the C++ model, see `# Why a reader never sees reclaimed memory`)
         match self.epoch.compare_exchange(g, g + 1, Release, Acquire) {
             Ok(_) => (stamp, g + 1),
