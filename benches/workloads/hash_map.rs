@@ -14,6 +14,8 @@
 //! Workloads:
 //! - single thread: `gets` (hit or miss, over a prefilled map), `insert_fresh`,
 //!   `remove_all`, `insert_latencies` (per-insert latency while the map grows);
+//! - `parallel_gets`, `parallel_remove`: the same lookups and removals split over
+//!   several threads;
 //! - `mixed`: bustle-style read/insert/remove/update mixes on `threads` threads, each with
 //!   its own keys (`READ_HEAVY`, `EXCHANGE`, `RAPID_GROW`, `READ_90`).
 
@@ -279,6 +281,72 @@ pub fn gets<M: ConcurrentMap>(map: &M, keys: &[u64], ops: u64) -> (Duration, u64
         left -= n as u64;
     }
     (start.elapsed(), black_box(hits))
+}
+
+/// `threads` threads (each pinned by `pin(t)`) look up `keys` at once, each thread its
+/// own contiguous share, starting together at a barrier; returns the time until the
+/// slowest finishes and the number of hits.
+pub fn parallel_gets<M: ConcurrentMap>(
+    map: &M,
+    keys: &[u64],
+    threads: usize,
+    pin: fn(usize),
+) -> (Duration, u64) {
+    if threads == 1 {
+        return gets(map, keys, keys.len() as u64);
+    }
+    let start_line = Barrier::new(threads + 1);
+    let hits = std::sync::atomic::AtomicU64::new(0);
+    let share = keys.len().div_ceil(threads);
+    let elapsed = std::thread::scope(|s| {
+        for (t, part) in keys.chunks(share).enumerate() {
+            let (start_line, hits) = (&start_line, &hits);
+            s.spawn(move || {
+                pin(t);
+                start_line.wait();
+                let (_, h) = gets(map, part, part.len() as u64);
+                hits.fetch_add(h, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
+        start_line.wait();
+        Instant::now()
+    })
+    .elapsed();
+    (elapsed, hits.into_inner())
+}
+
+/// Fills a fresh map with `keys` (in sorted order), then `threads` threads (pinned by
+/// `pin(t)`) remove them, each its own contiguous share of `keys`. Only the removals
+/// are timed.
+pub fn parallel_remove<M: ConcurrentMap>(keys: &[u64], threads: usize, pin: fn(usize)) -> Duration {
+    if threads == 1 {
+        return remove_all::<M>(keys);
+    }
+    let map = M::with_capacity(keys.len());
+    let mut fill = keys.to_vec();
+    fill.sort_unstable();
+    for (i, k) in fill.into_iter().enumerate() {
+        map.insert(k, i as u64);
+    }
+    let start_line = Barrier::new(threads + 1);
+    let share = keys.len().div_ceil(threads);
+    let elapsed = std::thread::scope(|s| {
+        for (t, part) in keys.chunks(share).enumerate() {
+            let (map, start_line) = (&map, &start_line);
+            s.spawn(move || {
+                pin(t);
+                start_line.wait();
+                for &k in part {
+                    black_box(map.remove(k));
+                }
+            });
+        }
+        start_line.wait();
+        Instant::now()
+    })
+    .elapsed();
+    drop(map);
+    elapsed
 }
 
 /// Inserts `keys` into an empty map made with `with_capacity(capacity)`: with a small

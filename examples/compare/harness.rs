@@ -210,6 +210,21 @@ impl Harness {
     /// `against`, or than the best peer when `None`.
     pub fn last_ratio(&self, against: Option<&str>) -> f64 {
         let row = self.rows.last().expect("a row was recorded");
+        Self::row_ratio(row, against)
+    }
+
+    /// As [`last_ratio`](Self::last_ratio), for the latest row named `regime`.
+    pub fn ratio_of(&self, regime: &str, against: Option<&str>) -> f64 {
+        let row = self
+            .rows
+            .iter()
+            .rev()
+            .find(|r| r.regime == regime)
+            .unwrap_or_else(|| panic!("no row named {regime}"));
+        Self::row_ratio(row, against)
+    }
+
+    fn row_ratio(row: &Row, against: Option<&str>) -> f64 {
         let ours = row.figures[0].1;
         let theirs = match against {
             Some(name) => {

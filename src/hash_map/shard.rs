@@ -9,6 +9,7 @@ use crate::sync::atomic::{AtomicPtr, AtomicUsize};
 use crate::{Mutex, MutexGuard};
 use core::borrow::Borrow;
 use core::mem::{ManuallyDrop, needs_drop};
+use crossbeam_utils::CachePadded;
 
 /// How a shard may resize (the public `ResizePolicy`, lowered).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -38,10 +39,18 @@ pub(crate) struct Writer {
     min_groups: usize,
 }
 
-/// One shard.
+/// One shard. What readers load (the table and the slab's chunk pointers) comes first
+/// and is written only on a resize or a new chunk; what writers write on every operation
+/// (the count, the lock and its state) sits on a line of its own, so a write does not
+/// take the line that every reader of the shard needs.
 pub(crate) struct Shard<K, V> {
     table: AtomicPtr<Table>,
     slab: Slab<K, V>,
+    written: CachePadded<Written>,
+}
+
+/// The writer-side half of a shard.
+struct Written {
     len: AtomicUsize,
     writer: Mutex<Writer>,
 }
@@ -53,15 +62,17 @@ impl<K, V> Shard<K, V> {
         Shard {
             table: AtomicPtr::new(Box::into_raw(Box::new(Table::new(groups)))),
             slab: Slab::new(base),
-            len: AtomicUsize::new(0),
-            writer: Mutex::new(Writer {
-                alloc: SlabAlloc::new(),
-                slots: Bag::new(),
-                tables: Bag::new(),
-                ready_slots: Vec::new(),
-                ready_tables: Vec::new(),
-                policy,
-                min_groups: groups,
+            written: CachePadded::new(Written {
+                len: AtomicUsize::new(0),
+                writer: Mutex::new(Writer {
+                    alloc: SlabAlloc::new(),
+                    slots: Bag::new(),
+                    tables: Bag::new(),
+                    ready_slots: Vec::new(),
+                    ready_tables: Vec::new(),
+                    policy,
+                    min_groups: groups,
+                }),
             }),
         }
     }
@@ -84,7 +95,7 @@ impl<K, V> Shard<K, V> {
     /// Live entries (exact when no writer runs).
     pub(crate) fn len(&self) -> usize {
         // Ordering: a count, written by the writer; no data is read through it.
-        self.len.load(Relaxed)
+        self.written.len.load(Relaxed)
     }
 
     /// Finds `key`, for a pinned reader: wait-free, writes nothing.
@@ -105,7 +116,7 @@ impl<K, V> Shard<K, V> {
 
     /// An empty shard configured as this one was built (`HashMap::clone`).
     pub(crate) fn empty_like(&self) -> Self {
-        let w = self.writer.lock();
+        let w = self.written.writer.lock();
         Shard::new(w.min_groups, self.slab.base(), w.policy)
     }
 
@@ -113,12 +124,12 @@ impl<K, V> Shard<K, V> {
     /// owner that consumes the map: no reader exists and the shard is dropped after, so
     /// the table is left as it is and only the entry's ownership moves.
     pub(crate) fn take_next(&mut self, from: usize) -> Option<(usize, (K, V))> {
-        let w = self.writer.get_mut();
+        let w = self.written.writer.get_mut();
         let (index, slot) = w.alloc.next_linked(&self.slab, from)?;
         w.alloc.unlink(&self.slab, slot);
         let len = self.len();
         // Ordering: `&mut self`: nobody else reads or writes the count.
-        self.len.store(len - 1, Relaxed);
+        self.written.len.store(len - 1, Relaxed);
         // SAFETY: `&mut self`: no reader exists; the entry was linked and is now
         // unlinked and forgotten by the shard, which never drops it.
         let entry = unsafe { self.slab.take(slot) };
@@ -131,7 +142,7 @@ impl<K, V> Shard<K, V> {
     pub(crate) fn lock(&self) -> Locked<'_, K, V> {
         Locked {
             shard: self,
-            w: ManuallyDrop::new(self.writer.lock()),
+            w: ManuallyDrop::new(self.written.writer.lock()),
         }
     }
 
@@ -173,7 +184,7 @@ impl<K, V> Reclaim<'_, K, V> {
 impl<K, V> Drop for Reclaim<'_, K, V> {
     fn drop(&mut self) {
         self.drop_entries();
-        let mut w = self.shard.writer.lock();
+        let mut w = self.shard.written.writer.lock();
         for &slot in &self.slots {
             w.alloc.free(&self.shard.slab, slot);
         }
@@ -194,7 +205,7 @@ impl<K, V> Drop for Shard<K, V> {
         // SAFETY: `&mut self` proves no guard of the map is alive; the table came from
         // `Box::into_raw`.
         drop(unsafe { Box::from_raw(table) });
-        let w = self.writer.get_mut();
+        let w = self.written.writer.get_mut();
         let mut doomed: Vec<u32> = w.alloc.linked(&self.slab).map(|(slot, _)| slot).collect();
         doomed.append(&mut w.ready_slots);
         doomed.extend(w.slots.drain());
@@ -207,7 +218,7 @@ impl<K, V> Drop for Shard<K, V> {
         };
         pass.run();
         drop(pass);
-        let w = self.writer.get_mut();
+        let w = self.written.writer.get_mut();
         w.alloc.free_all(&self.slab);
     }
 }
@@ -281,7 +292,7 @@ impl<'a, K, V> Locked<'a, K, V> {
 
     fn set_len(&self, len: usize) {
         // Ordering: see `Shard::len`.
-        self.shard.len.store(len, Relaxed);
+        self.shard.written.len.store(len, Relaxed);
     }
 
     /// Finds `key` under the lock.
@@ -420,8 +431,12 @@ impl<'a, K, V> Locked<'a, K, V> {
     pub(crate) fn clear(&mut self, domain: &Domain) {
         let slab = &self.shard.slab;
         let doomed: Vec<u32> = self.w.alloc.linked(slab).map(|(slot, _)| slot).collect();
+        for &slot in &doomed {
+            self.w.alloc.unlink(slab, slot);
+        }
         if self.w.policy == Resize::GrowShrink && self.table().groups() > self.w.min_groups {
-            self.publish(domain, Box::new(Table::new(self.w.min_groups)));
+            // A table of the first size, built from the (now empty) set of linked slots.
+            self.rebuild(domain, self.w.min_groups);
         } else {
             let t = self.table();
             let found: Vec<Found> = t.occupied().collect();
@@ -431,7 +446,6 @@ impl<'a, K, V> Locked<'a, K, V> {
         }
         self.set_len(0);
         for slot in doomed {
-            self.w.alloc.unlink(slab, slot);
             self.retire(domain, slot);
         }
     }
@@ -484,11 +498,13 @@ impl<'a, K, V> Locked<'a, K, V> {
         }
     }
 
-    /// Retires a replaced table and collects at once: resizes are rare, and an old table
-    /// (as large as half the new one) should not wait for 1024 removals.
+    /// Retires a replaced table. A growing map retires no slots, so replaced tables are
+    /// collected on their own cadence: at every second one (a collection costs a heavy
+    /// fence; the tables then waiting add up to at most the current table's size).
     fn retire_table(&mut self, domain: &Domain, table: Box<Table>) {
-        self.w.tables.retire(table);
-        self.collect(domain);
+        if self.w.tables.retire(table) || self.w.tables.len() >= 2 {
+            self.collect(domain);
+        }
     }
 
     /// Grows to the larger of twice the groups and room for `entries`.
@@ -539,16 +555,6 @@ impl<'a, K, V> Locked<'a, K, V> {
         self.shard.table.store(new, Release);
         // SAFETY: `old` came from `Box::into_raw` and is no longer reachable from the
         // shard; readers still on it are pinned, which the retirement respects.
-        self.retire_table(domain, unsafe { Box::from_raw(old) });
-    }
-
-    /// Publishes an empty `table` in place of the current one (`clear`).
-    fn publish(&mut self, domain: &Domain, table: Box<Table>) {
-        // Ordering: only the writer stores the pointer, and the lock orders writers.
-        let old = self.shard.table.load(Relaxed);
-        // Ordering: Release pairs with the Acquire in `Shard::table` (as in `rebuild`).
-        self.shard.table.store(Box::into_raw(table), Release);
-        // SAFETY: as in `rebuild`.
         self.retire_table(domain, unsafe { Box::from_raw(old) });
     }
 }
