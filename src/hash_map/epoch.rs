@@ -59,8 +59,11 @@
 //! that follows the unlink, and an advance reads the epoch it advances *before* its
 //! heavy fence (crossbeam-epoch orders them the same way). An earlier version sealed
 //! with a Release `fetch_add(0)` and read `g` after the fence; a reader that loaded
-//! epoch 5, stalled, and pinned after two advances (5 to 6 to 7) had no rule forcing it
-//! to see the unlink, and the item was reclaimed at 7 while it read it.
+//! epoch 5, stalled, and pinned after two advances (5 to 6, 6 to 7, by two other
+//! writers) had no rule forcing it to see the unlink, and the item was reclaimed at 7
+//! while it read it. `tests/hash_map_epoch_model.rs` checks that schedule against the
+//! C++20 axioms by enumerating its executions: allowed for the earlier protocol,
+//! forbidden for this one.
 //!
 //! Readers never scan or reclaim: a `get` costs the pin store and the unpin store, and
 //! its tail latency never includes a destructor. Garbage lives per shard, guarded by
@@ -87,8 +90,9 @@
 //! `loom-tests/hash_map.rs` models the protocol, and `ordering-mutants` weakens each
 //! ordering in turn. loom models `fence(SeqCst)` as joining the causality of every
 //! earlier SeqCst fence, which is stronger than the C++ model, so it cannot see the
-//! Acquire/Release edges on the epoch go missing; those carry `mutants: skip` with that
-//! reason, and the argument above is their check.
+//! Acquire/Release edges on the epoch go missing (nor the stale pin: the earlier
+//! protocol passes loom's model of it); those orderings carry `mutants: skip` with that
+//! reason, and the argument above and the axiomatic model are their check.
 
 use crate::futex;
 use crate::sync::UnsafeCell;

@@ -9,25 +9,24 @@
 //! writer lock (the crate's [`Mutex`](crate::Mutex)), a pointer to its current *table*,
 //! a *slab* holding its entries, and an entry count.
 //!
-//! - **Tables are metadata only**: an array of 8-byte tag words (seven tags and an
-//!   overflow count per group, matched SWAR-style) and, beside it, the slab index of
-//!   each slot. A miss on a map of a million keys reads one tag word out of about 2 MB
-//!   of them, which stays in the cache; a hit reads the tag word and the group's index
-//!   lanes (prefetched together), then the entry.
+//! - **Tables are metadata only**: 32-byte groups, each a tag word (six tags and an
+//!   overflow count, matched SWAR-style) and the six slab handles of its slots, about 5
+//!   bytes a slot (the boxed design before it spent 9, in a 64-byte line per 7 slots). A
+//!   miss reads one group; a hit reads one group, then the entry.
 //! - **Entries live inline in the slab**: `(K, V)` pairs in chunks of doubling size that
 //!   are never moved or reallocated. A removed entry's slot is reused only after the
 //!   epoch's grace period, so inserts and removes neither allocate nor free (a new chunk
 //!   is added when the slab is full, as a `Vec` doubles).
 //! - **Readers** ([`HashMapRef::get`]) pin the map's epoch, load the shard's table, match
-//!   the tag in a group's tag word, load the matching index lanes and compare keys. The
+//!   the tag in a group's tag word, load the matching handles and compare keys. The
 //!   probe ends at the first group whose overflow count is 0. No lock, no
 //!   read-modify-write, no retry, no store beyond the pin: a lookup is wait-free and
 //!   bounded by the table's group count.
 //! - **Writers** prefetch the key's home group, lock the shard, write the entry into a
 //!   free slot, then bump the overflow counts of the full groups they skip, store the
-//!   index lane and then the tag. A remove clears the tag and the lane, lowers the
+//!   handle and then the tag. A remove clears the tag and the handle, lowers the
 //!   overflow counts and retires the slot. A replace writes a new slot, repoints the
-//!   lane and retires the old slot.
+//!   handle and retires the old slot.
 //! - **Resize** is per shard, by its writer: a new table of twice the groups is filled
 //!   from a sequential scan of the slab's linked slots and their stored hashes (no entry
 //!   is touched, no pointer followed), published, and the old table retired. Readers
@@ -60,7 +59,7 @@
 //! 2. while linked, and for the grace period after its unlink, the writer only reads it
 //!    through `&(K, V)` (key comparisons, `update`'s argument), which shares it with
 //!    readers exactly as `&V` does in `std`;
-//! 3. a resize copies indices between tables, never entries; chunks are added, never
+//! 3. a resize copies handles between tables, never entries; chunks are added, never
 //!    reallocated, and a chunk is freed only when every slot in it is free.
 //!
 //! So `&V` behaves as a reference into a `Box` that lives until the grace period ends,
@@ -71,16 +70,16 @@
 //! | operation | ordering | pairs with / why |
 //! |---|---|---|
 //! | reader loads the shard's table | Acquire | the writer's Release publication of a new table: its groups are filled first |
-//! | reader loads a tag word | Relaxed | it only steers the probe; the entry is reached through the index lane |
-//! | reader loads an index lane | Acquire | the writer's Release lane store: the entry was written into its slot first |
-//! | reader loads a slab chunk pointer | Relaxed | the chunk was stored before the Release lane store that published an index in it |
-//! | writer stores tags, overflow counts, an `EMPTY` lane | Relaxed | see the reader's tag load; an unlink is ordered for later pins by the epoch's heavy fence |
-//! | writer stores an index lane | Release | the reader's Acquire lane load |
+//! | reader loads a tag word | Relaxed | it only steers the probe; the entry is reached through the handle |
+//! | reader loads a handle | Acquire | the writer's Release handle store: the entry was written into its slot first |
+//! | reader loads a slab chunk pointer | Relaxed | the chunk was stored before the Release handle store that published a slot in it |
+//! | writer stores tags, overflow counts, an empty handle | Relaxed | see the reader's tag load; an unlink is ordered for later pins by the epoch's heavy fence |
+//! | writer stores a handle | Release | the reader's Acquire handle load |
 //! | writer publishes a table | Release | the reader's Acquire table load |
 //! | pin | Relaxed epoch load, Release state store, light fence | the epoch module's `# Why a reader never sees reclaimed memory` |
 //!
 //! Writers are ordered by the shard lock, so their own loads are Relaxed. A reader that
-//! sees a tag before its lane finds `EMPTY` or an older index and compares keys, so it
+//! sees a tag before its handle finds none or an older one and compares keys, so it
 //! never returns another key's value; anything stored before the lookup began (in
 //! happens-before) is seen by coherence, so a key present throughout is never missed.
 //!
