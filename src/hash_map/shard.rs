@@ -24,20 +24,35 @@ pub(crate) struct Writer {
     alloc: SlabAlloc,
     /// Unlinked slots: their entries are dropped in place, then the slots reused.
     slots: Bag<u32>,
-    /// Replaced tables (metadata only). Boxed: readers still on a replaced table hold a
-    /// reference to the header at its original address, which must outlive them too.
-    #[allow(clippy::vec_box, reason = "the box is the address readers hold")]
-    tables: Bag<Box<Table>>,
+    /// Replaced tables (metadata only).
+    tables: Bag<RetiredTable>,
     /// Reclaimable slots whose entries still need dropping: the next writer to unlock
     /// drops them with no lock held, then frees the slots.
     ready_slots: Vec<u32>,
     /// Reclaimable tables, freed by the next writer to unlock.
-    #[allow(clippy::vec_box, reason = "the box is the address readers held")]
-    ready_tables: Vec<Box<Table>>,
+    ready_tables: Vec<RetiredTable>,
     policy: Resize,
     /// The table never shrinks below this many groups.
     min_groups: usize,
 }
+
+/// A replaced table, kept as the raw pointer readers may still follow: turning it back
+/// into a `Box` (which asserts unique access) waits until no reader can hold it, when
+/// it is dropped.
+pub(crate) struct RetiredTable(*mut Table);
+
+impl Drop for RetiredTable {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from `Box::into_raw` of the shard's table, was replaced
+        // and retired, and is dropped only after its grace period (or with the shard), so
+        // no reader holds it and this is the only owner.
+        drop(unsafe { Box::from_raw(self.0) });
+    }
+}
+
+// SAFETY: a retired table is owned by the shard's writer state and freed once; the
+// `Table` it points to is atomics only.
+unsafe impl Send for RetiredTable {}
 
 /// One shard. What readers load (the table and the slab's chunk pointers) comes first
 /// and is written only on a resize or a new chunk; what writers write on every operation
@@ -148,8 +163,7 @@ impl<K, V> Shard<K, V> {
 
     /// Drops the entries of reclaimed slots with no lock held, then frees the slots.
     #[cold]
-    #[allow(clippy::vec_box, reason = "the box is the address readers held")]
-    fn reclaim(&self, slots: Vec<u32>, tables: Vec<Box<Table>>) {
+    fn reclaim(&self, slots: Vec<u32>, tables: Vec<RetiredTable>) {
         drop(tables);
         let mut pass = Reclaim {
             shard: self,
@@ -501,7 +515,7 @@ impl<'a, K, V> Locked<'a, K, V> {
     /// Retires a replaced table. A growing map retires no slots, so replaced tables are
     /// collected on their own cadence: at every second one (a collection costs a heavy
     /// fence; the tables then waiting add up to at most the current table's size).
-    fn retire_table(&mut self, domain: &Domain, table: Box<Table>) {
+    fn retire_table(&mut self, domain: &Domain, table: RetiredTable) {
         if self.w.tables.retire(table) || self.w.tables.len() >= 2 {
             self.collect(domain);
         }
@@ -553,8 +567,6 @@ impl<'a, K, V> Locked<'a, K, V> {
         // Ordering: Release pairs with the Acquire in `Shard::table`: the new table's
         // contents happen before a reader's probe of it.
         self.shard.table.store(new, Release);
-        // SAFETY: `old` came from `Box::into_raw` and is no longer reachable from the
-        // shard; readers still on it are pinned, which the retirement respects.
-        self.retire_table(domain, unsafe { Box::from_raw(old) });
+        self.retire_table(domain, RetiredTable(old));
     }
 }
