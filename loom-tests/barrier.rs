@@ -2,14 +2,17 @@
 //! across two generations, writes before `wait` seen after it, withdrawn timeouts, and
 //! no lost wake-up (a sleeper nobody wakes is a loom deadlock).
 //!
-//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release
+//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release
 //! --test loom_barrier`.
 #![cfg(fencepost_loom)]
 
+#[path = "lab/mod.rs"]
+mod lab;
+
 use fencepost::{Barrier, BarrierTimeout};
 use loom::sync::Arc;
+use loom::sync::atomic::AtomicUsize;
 use loom::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use loom::sync::atomic::{AtomicU32, AtomicUsize, fence};
 use loom::thread;
 use std::time::Duration;
 
@@ -114,21 +117,21 @@ fn timed_out_arrival_is_withdrawn_and_the_barrier_still_works() {
     });
 }
 
-/// A broken twin of the barrier for two threads: the leader's CAS that begins the next
-/// generation and the follower's fence after seeing it, with the follower's `fence`
-/// switchable.
+/// A twin of the barrier for two threads (`scripts/twin-lab` tells its story): the
+/// leader's RMW that begins the next generation and the follower's fence after seeing
+/// it, with the follower's `fence` switchable.
 fn twin_barrier(follower_fence: bool) {
-    loom::model(move || {
-        let generation = Arc::new(AtomicU32::new(0));
-        let arrived = Arc::new(AtomicU32::new(0));
-        let data = Arc::new(AtomicUsize::new(0));
+    lab::model("follower", move || {
+        let generation = Arc::new(lab::AtomicU32::new("generation", 0));
+        let arrived = Arc::new(lab::AtomicU32::new("arrived", 0));
+        let data = Arc::new(lab::AtomicUsize::new("data", 0));
         let leader = {
             let (generation, arrived, data) = (
                 Arc::clone(&generation),
                 Arc::clone(&arrived),
                 Arc::clone(&data),
             );
-            thread::spawn(move || {
+            lab::spawn("leader", move || {
                 data.store(7, Relaxed);
                 // Wait for the follower's arrival, then begin generation 1.
                 while arrived.load(Acquire) == 0 {
@@ -142,7 +145,7 @@ fn twin_barrier(follower_fence: bool) {
             thread::yield_now();
         }
         if follower_fence {
-            fence(Acquire);
+            lab::fence(Acquire);
         }
         assert_eq!(data.load(Relaxed), 7, "released without the leader's write");
         leader.join().unwrap();

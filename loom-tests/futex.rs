@@ -2,6 +2,9 @@
 //! that never comes is a loom deadlock, and a correct wait/wake pair never deadlocks.
 #![cfg(fencepost_loom)]
 
+#[path = "lab/mod.rs"]
+mod lab;
+
 use fencepost::__loom_futex::{wait, wake_n, wake_one};
 use loom::sync::Arc;
 use loom::sync::atomic::AtomicU32;
@@ -40,6 +43,34 @@ fn mismatch_returns_at_once_and_a_lonely_wake_wakes_nobody() {
     });
 }
 
+/// A twin of a waker: it changes the word, then wakes (`wake`) or forgets to.
+fn twin_change_then_wake(wake: bool) {
+    // The sleeper is a spawned thread, and the word is shared through std's `Arc`
+    // (whose drop does not call into loom), so that loom's deadlock panic unwinds
+    // cleanly instead of aborting in a destructor.
+    lab::model("waker", move || {
+        let word = std::sync::Arc::new(lab::AtomicU32::new("word", 0));
+        let waiter = {
+            let word = std::sync::Arc::clone(&word);
+            lab::spawn("waiter", move || {
+                while word.load(Relaxed) == 0 {
+                    lab::futex_wait(&word, 0);
+                }
+            })
+        };
+        word.store(1, Relaxed);
+        if wake {
+            lab::futex_wake_one(&word);
+        }
+        waiter.join().unwrap();
+    });
+}
+
+#[test]
+fn twin_change_then_wake_never_strands_the_waiter() {
+    twin_change_then_wake(true);
+}
+
 /// Broken twin: the waker changes the word but forgets to wake. The waiter sleeps
 /// forever in the interleavings where it checked the word before the store; loom
 /// reports the deadlock. On real hardware this is the classic lost wake-up: a thread
@@ -47,22 +78,7 @@ fn mismatch_returns_at_once_and_a_lonely_wake_wakes_nobody() {
 #[test]
 #[should_panic]
 fn broken_twin_change_without_wake_deadlocks() {
-    // The sleeper is a spawned thread, and the word is shared through std's `Arc`
-    // (whose drop does not call into loom), so that loom's deadlock panic unwinds
-    // cleanly instead of aborting in a destructor.
-    loom::model(|| {
-        let word = std::sync::Arc::new(AtomicU32::new(0));
-        let waiter = {
-            let word = std::sync::Arc::clone(&word);
-            thread::spawn(move || {
-                while word.load(Relaxed) == 0 {
-                    wait(&word, 0);
-                }
-            })
-        };
-        word.store(1, Relaxed);
-        waiter.join().unwrap();
-    });
+    twin_change_then_wake(false);
 }
 
 /// Two sleepers, one `wake_n(2)` after the store: both return in every interleaving
@@ -89,6 +105,34 @@ fn wake_n_two_releases_two_sleepers() {
     });
 }
 
+/// A twin of a releaser of two sleepers: it changes the word, then `wake_n(n)`.
+fn twin_wake_n(n: u32) {
+    lab::model("waker", move || {
+        let word = std::sync::Arc::new(lab::AtomicU32::new("word", 0));
+        let sleepers: Vec<_> = ["sleeper 1", "sleeper 2"]
+            .into_iter()
+            .map(|name| {
+                let word = std::sync::Arc::clone(&word);
+                lab::spawn(name, move || {
+                    while word.load(Relaxed) == 0 {
+                        lab::futex_wait(&word, 0);
+                    }
+                })
+            })
+            .collect();
+        word.store(1, Relaxed);
+        lab::futex_wake_n(&word, n);
+        for s in sleepers {
+            s.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn twin_wake_n_as_many_as_sleep_releases_both() {
+    twin_wake_n(2);
+}
+
 /// Broken twin: two sleepers but `wake_n(1)`. In the interleavings where both sleep
 /// before the store, one is never woken and loom reports the deadlock: `wake_n` wakes
 /// at most `n`, so a caller that releases k waiters must ask for k (the semaphore's
@@ -96,22 +140,5 @@ fn wake_n_two_releases_two_sleepers() {
 #[test]
 #[should_panic]
 fn broken_twin_wake_n_too_few_deadlocks() {
-    loom::model(|| {
-        let word = std::sync::Arc::new(AtomicU32::new(0));
-        let sleepers: Vec<_> = (0..2)
-            .map(|_| {
-                let word = std::sync::Arc::clone(&word);
-                thread::spawn(move || {
-                    while word.load(Relaxed) == 0 {
-                        wait(&word, 0);
-                    }
-                })
-            })
-            .collect();
-        word.store(1, Relaxed);
-        wake_n(&word, 1);
-        for s in sleepers {
-            s.join().unwrap();
-        }
-    });
+    twin_wake_n(1);
 }

@@ -1,7 +1,7 @@
 //! loom models of `fencepost::Mutex`: mutual exclusion, publication, wake-ups through
 //! the contended, timed-out and hand-off paths, and broken twins that loom must reject.
 //!
-//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release
+//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release
 //! --test loom_mutex`. Data lives in a loom `UnsafeCell` inside the mutex, so an access
 //! not ordered by the lock is a loom causality error; a sleeper nobody wakes is a loom
 //! deadlock (the loom futex really blocks).
@@ -10,6 +10,9 @@
 //! clock), so every model in which a waiter loses a race after a wake-up also runs the
 //! `STARVING → HANDOFF` hand-off.
 #![cfg(fencepost_loom)]
+
+#[path = "lab/mod.rs"]
+mod lab;
 
 use fencepost::Mutex;
 use loom::cell::UnsafeCell;
@@ -242,12 +245,10 @@ fn a_timed_out_waiter_does_not_strand_a_sleeper() {
 }
 
 /// The broken twins: Drepper's three-state lock written out with one step wrong, on
-/// the crate's loom futex.
-mod broken {
-    use loom::cell::UnsafeCell;
-    use loom::sync::atomic::AtomicU32;
-    use loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-    use loom::thread;
+/// the crate's loom futex. `scripts/twin-lab` tells their stories.
+mod twins {
+    use super::lab;
+    use loom::sync::atomic::Ordering::{self, Acquire, Relaxed, Release};
     // A std `Arc`: loom's panics when dropped during the unwinding that follows loom's
     // deadlock report, which aborts the process instead of failing the test.
     use std::sync::Arc;
@@ -257,15 +258,11 @@ mod broken {
     const CONTENDED: u32 = 2;
 
     struct Twin {
-        state: AtomicU32,
-        data: UnsafeCell<usize>,
-        unlock_order: loom::sync::atomic::Ordering,
+        state: lab::AtomicU32,
+        data: lab::Cell<usize>,
+        unlock_order: Ordering,
         wake: bool,
     }
-
-    // SAFETY: `data` is only touched between `lock` and `unlock` (the protocol under
-    // test; loom reports it when that fails).
-    unsafe impl Sync for Twin {}
 
     impl Twin {
         fn lock(&self) {
@@ -277,47 +274,47 @@ mod broken {
                 return;
             }
             while self.state.swap(CONTENDED, Acquire) != UNLOCKED {
-                fencepost::__loom_futex::wait(&self.state, CONTENDED);
+                lab::futex_wait(&self.state, CONTENDED);
             }
         }
 
         fn unlock(&self) {
             if self.state.swap(UNLOCKED, self.unlock_order) == CONTENDED && self.wake {
-                fencepost::__loom_futex::wake_one(&self.state);
+                lab::futex_wake_one(&self.state);
             }
         }
 
         fn increment(&self) {
             self.lock();
             // SAFETY: only if the twin's lock excludes; loom checks it.
-            self.data.with_mut(|p| unsafe { *p += 1 });
+            unsafe { self.data.update(|v| v + 1) };
             self.unlock();
         }
     }
 
-    fn run(unlock_order: loom::sync::atomic::Ordering, wake: bool) {
-        loom::model(move || {
+    fn run(unlock_order: Ordering, wake: bool) {
+        lab::model("main", move || {
             let twin = Arc::new(Twin {
-                state: AtomicU32::new(UNLOCKED),
-                data: UnsafeCell::new(0),
+                state: lab::AtomicU32::new("state", UNLOCKED),
+                data: lab::Cell::new("data", 0),
                 unlock_order,
                 wake,
             });
             let t = {
                 let twin = Arc::clone(&twin);
-                thread::spawn(move || twin.increment())
+                lab::spawn("other", move || twin.increment())
             };
             twin.increment();
             t.join().unwrap();
             twin.lock();
             // SAFETY: locked, and both increments are done.
-            assert_eq!(twin.data.with(|p| unsafe { *p }), 2);
+            assert_eq!(unsafe { twin.data.read() }, 2);
             twin.unlock();
         });
     }
 
     #[test]
-    fn the_twin_itself_is_correct_with_release_and_wake() {
+    fn twin_with_release_unlock_and_wake_is_correct() {
         run(Release, true);
     }
 
@@ -327,7 +324,7 @@ mod broken {
     /// `xchg` is a full barrier and hides the bug; loom reports the unordered access.
     #[test]
     #[should_panic]
-    fn relaxed_unlock_lets_the_next_owner_see_stale_data() {
+    fn broken_twin_relaxed_unlock_lets_the_next_owner_see_stale_data() {
         run(Relaxed, true);
     }
 
@@ -335,7 +332,7 @@ mod broken {
     /// a free lock forever (on every architecture; loom reports a deadlock).
     #[test]
     #[should_panic]
-    fn unlock_without_wake_strands_a_sleeper() {
+    fn broken_twin_unlock_without_wake_strands_a_sleeper() {
         run(Release, false);
     }
 }

@@ -2,15 +2,17 @@
 //! permit is lost or created, and no wake-up is lost (a sleeper nobody wakes is a loom
 //! deadlock, since the futex model really sleeps).
 //!
-//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release
+//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release
 //! --test loom_semaphore`.
 #![cfg(fencepost_loom)]
+
+#[path = "lab/mod.rs"]
+mod lab;
 
 use fencepost::Semaphore;
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
-use loom::sync::atomic::AtomicU32;
-use loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use loom::sync::atomic::Ordering::{self, Acquire, Relaxed, Release};
 use loom::thread;
 use std::time::Duration;
 
@@ -185,13 +187,18 @@ fn multi_permit_waiter_and_single_waiter_both_finish() {
     });
 }
 
-/// A broken twin of the semaphore's sleep/wake handshake, reduced to one-permit
-/// waiters and a sticky sleepers bit: the waiter counts itself in `sleepers`, then
-/// sets `SLEEPERS` in `state` and sleeps; the releaser adds a permit and, seeing the
-/// bit, reads `sleepers` to decide whether to wake anyone.
+// ---------------------------------------------------------------------------------
+// Broken twins, each run once correct and once broken; `scripts/twin-lab` tells their
+// stories.
+// ---------------------------------------------------------------------------------
+
+/// A twin of the semaphore's sleep/wake handshake, reduced to one-permit waiters and a
+/// sticky sleepers bit: the waiter counts itself in `sleepers`, then sets `SLEEPERS` in
+/// `state` and sleeps; the releaser adds a permit and, seeing the bit, reads `sleepers`
+/// to decide whether to wake anyone.
 struct TwinSemaphore {
-    state: AtomicU32,
-    sleepers: AtomicU32,
+    state: lab::AtomicU32,
+    sleepers: lab::AtomicU32,
     /// The `fence(Acquire)` in `Semaphore::wake_for_release`; `false` is the bug.
     acquire_fence: bool,
 }
@@ -223,7 +230,7 @@ impl TwinSemaphore {
                 .compare_exchange(s, sleeping, Release, Relaxed)
                 .is_ok()
             {
-                fencepost::__loom_futex::wait(&self.state, sleeping);
+                lab::futex_wait(&self.state, sleeping);
             }
         }
     }
@@ -232,10 +239,10 @@ impl TwinSemaphore {
         let old = self.state.fetch_add(2, Release);
         if old & TWIN_SLEEPERS != 0 {
             if self.acquire_fence {
-                loom::sync::atomic::fence(Acquire);
+                lab::fence(Acquire);
             }
             if self.sleepers.load(Relaxed) > 0 {
-                fencepost::__loom_futex::wake_one(&self.state);
+                lab::futex_wake_one(&self.state);
             }
         }
     }
@@ -245,15 +252,15 @@ fn twin_release_wakes_the_sleeper(acquire_fence: bool) {
     // The sleeper is a spawned thread, and the twin is shared through std's `Arc`
     // (whose drop does not call into loom), so that loom's deadlock panic unwinds
     // cleanly instead of aborting in a destructor.
-    loom::model(move || {
+    lab::model("releaser", move || {
         let sem = std::sync::Arc::new(TwinSemaphore {
-            state: AtomicU32::new(0),
-            sleepers: AtomicU32::new(0),
+            state: lab::AtomicU32::new("state", 0),
+            sleepers: lab::AtomicU32::new("sleepers", 0),
             acquire_fence,
         });
         let waiter = {
             let sem = std::sync::Arc::clone(&sem);
-            thread::spawn(move || sem.acquire())
+            lab::spawn("waiter", move || sem.acquire())
         };
         sem.release();
         waiter.join().unwrap();
@@ -280,18 +287,20 @@ fn broken_twin_without_acquire_fence_loses_the_wake_up() {
     twin_release_wakes_the_sleeper(false);
 }
 
-/// A broken twin of the permit hand-off: the release of a permit is `Relaxed`.
-fn twin_relaxed_release_hands_over_stale_data() {
-    loom::model(|| {
-        let state = Arc::new(AtomicU32::new(0));
-        let data = Arc::new(UnsafeCellU32(UnsafeCell::new(0)));
+/// A twin of the permit hand-off: the holder writes the data and returns the permit
+/// with `release` (Release in `Semaphore::release`; Relaxed is the bug); the other
+/// thread takes the permit with the real Acquire CAS and reads the data.
+fn twin_permit_hand_off(release: Ordering) {
+    lab::model("taker", move || {
+        let state = Arc::new(lab::AtomicU32::new("state", 0));
+        let data = Arc::new(lab::Cell::new("data", 0u32));
         let holder = {
             let (state, data) = (Arc::clone(&state), Arc::clone(&data));
-            thread::spawn(move || {
+            lab::spawn("holder", move || {
                 // SAFETY: the holder owns the permit (the semaphore starts empty and
                 // only this thread writes before releasing).
-                data.0.with_mut(|d| unsafe { *d = 42 });
-                state.fetch_add(2, Relaxed); // the bug: Release in `Semaphore::release`
+                unsafe { data.write(42) };
+                state.fetch_add(2, release);
             })
         };
         // Take the permit with the real Acquire CAS.
@@ -302,18 +311,17 @@ fn twin_relaxed_release_hands_over_stale_data() {
             }
             thread::yield_now();
         }
-        // SAFETY: we hold the permit now; loom reports the missing ordering as a race.
-        let seen = data.0.with(|d| unsafe { *d });
+        // SAFETY: we hold the permit now; loom reports a missing ordering as a race.
+        let seen = unsafe { data.read() };
         assert_eq!(seen, 42);
         holder.join().unwrap();
     });
 }
 
-struct UnsafeCellU32(UnsafeCell<u32>);
-// SAFETY: accesses are meant to be ordered by the permit; loom checks that they are.
-unsafe impl Sync for UnsafeCellU32 {}
-// SAFETY: as above.
-unsafe impl Send for UnsafeCellU32 {}
+#[test]
+fn twin_with_release_hands_over_the_data() {
+    twin_permit_hand_off(Release);
+}
 
 /// The next holder reads the previous holder's write without a happens-before edge:
 /// loom reports a data race (a panic).
@@ -324,5 +332,5 @@ unsafe impl Send for UnsafeCellU32 {}
 #[test]
 #[should_panic]
 fn broken_twin_with_relaxed_release_races_on_the_data() {
-    twin_relaxed_release_hands_over_stale_data();
+    twin_permit_hand_off(Relaxed);
 }

@@ -4,15 +4,16 @@
 //! Payloads are 2-3 words whose words always hold the same number, so a torn copy
 //! shows as words that disagree. Each model has at most 3 threads.
 //!
-//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release
+//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release
 //! --test loom_seqlock`.
 #![cfg(fencepost_loom)]
 
+#[path = "lab/mod.rs"]
+mod lab;
+
 use fencepost::SeqLock;
-use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use loom::sync::atomic::{AtomicUsize, fence};
 use loom::thread;
 
 fn assert_untorn<const N: usize>(words: [usize; N]) -> usize {
@@ -118,57 +119,96 @@ fn three_writers_with_sleepers_lose_no_update_and_no_wake_up() {
     });
 }
 
+// ---------------------------------------------------------------------------------
+// Broken twins, each run once correct and once broken; `scripts/twin-lab` tells their
+// stories.
+// ---------------------------------------------------------------------------------
+
 /// The seqlock protocol over two loom words, with one step removable, for the broken
 /// twins below.
 struct TwinSeqLock {
-    seq: AtomicUsize,
-    words: [AtomicUsize; 2],
+    seq: lab::AtomicUsize,
+    words: [lab::AtomicUsize; 2],
+    /// The classic payload, read without atomics: only the racy twin uses it.
+    cell: lab::Cell<[usize; 2]>,
+}
+
+/// How the reader copies the payload.
+#[derive(Clone, Copy, PartialEq)]
+enum ReadBy {
+    /// Relaxed atomic loads of the words (the crate's way), then `fence(Acquire)`.
+    AtomicWithFence,
+    /// The same loads without the fence: the first twin's bug.
+    AtomicWithoutFence,
+    /// A plain read of the whole value (`read_volatile` in the classic seqlock), then
+    /// the fence: the second twin's bug.
+    RacyPlainRead,
 }
 
 impl TwinSeqLock {
     fn new() -> Self {
         Self {
-            seq: AtomicUsize::new(0),
-            words: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            seq: lab::AtomicUsize::new("seq", 0),
+            words: [
+                lab::AtomicUsize::new("word[0]", 0),
+                lab::AtomicUsize::new("word[1]", 0),
+            ],
+            cell: lab::Cell::new("value", [0; 2]),
         }
     }
 
-    fn write(&self, value: usize) {
+    fn write(&self, value: usize, how: ReadBy) {
         let s = self.seq.load(Relaxed);
         self.seq.store(s + 1, Relaxed);
-        fence(Release);
-        for word in &self.words {
-            word.store(value, Relaxed);
+        lab::fence(Release);
+        if how == ReadBy::RacyPlainRead {
+            // SAFETY: the writer is alone among writers, but readers race it: that is
+            // the bug under test.
+            unsafe { self.cell.write([value; 2]) };
+        } else {
+            for word in &self.words {
+                word.store(value, Relaxed);
+            }
         }
         self.seq.store(s + 2, Release);
     }
 
-    fn try_read(&self, reader_fence: bool) -> Option<[usize; 2]> {
+    fn try_read(&self, how: ReadBy) -> Option<[usize; 2]> {
         let s1 = self.seq.load(Acquire);
         if s1 & 1 != 0 {
             return None;
         }
-        let copy = [self.words[0].load(Relaxed), self.words[1].load(Relaxed)];
-        if reader_fence {
-            fence(Acquire);
+        let copy = if how == ReadBy::RacyPlainRead {
+            // SAFETY: none; this read races the writer (the bug under test).
+            unsafe { self.cell.read() }
+        } else {
+            [self.words[0].load(Relaxed), self.words[1].load(Relaxed)]
+        };
+        if how != ReadBy::AtomicWithoutFence {
+            lab::fence(Acquire);
         }
         (self.seq.load(Relaxed) == s1).then_some(copy)
     }
 }
 
-#[test]
-fn twin_with_all_fences_is_correct() {
-    loom::model(|| {
+/// One write racing one read attempt; an accepted copy must be whole.
+fn twin_seqlock(how: ReadBy) {
+    lab::model("reader", move || {
         let lock = Arc::new(TwinSeqLock::new());
         let writer = {
             let lock = Arc::clone(&lock);
-            thread::spawn(move || lock.write(1))
+            lab::spawn("writer", move || lock.write(1, how))
         };
-        if let Some(words) = lock.try_read(true) {
+        if let Some(words) = lock.try_read(how) {
             assert_untorn(words);
         }
         writer.join().unwrap();
     });
+}
+
+#[test]
+fn twin_with_all_fences_is_correct() {
+    twin_seqlock(ReadBy::AtomicWithFence);
 }
 
 /// Broken twin: the reader's `fence(Acquire)` removed.
@@ -186,17 +226,7 @@ fn twin_with_all_fences_is_correct() {
 #[test]
 #[should_panic(expected = "torn read")]
 fn broken_twin_without_the_reader_fence_accepts_a_torn_value() {
-    loom::model(|| {
-        let lock = Arc::new(TwinSeqLock::new());
-        let writer = {
-            let lock = Arc::clone(&lock);
-            thread::spawn(move || lock.write(1))
-        };
-        if let Some(words) = lock.try_read(false) {
-            assert_untorn(words);
-        }
-        writer.join().unwrap();
-    });
+    twin_seqlock(ReadBy::AtomicWithoutFence);
 }
 
 /// Broken twin: the classic seqlock, reading the payload non-atomically (what
@@ -211,38 +241,5 @@ fn broken_twin_without_the_reader_fence_accepts_a_torn_value() {
 #[test]
 #[should_panic(expected = "Causality violation")]
 fn broken_twin_with_a_racy_non_atomic_read_is_a_data_race() {
-    struct Classic {
-        seq: AtomicUsize,
-        value: UnsafeCell<[usize; 2]>,
-    }
-    // SAFETY: this twin is deliberately unsound; loom is here to catch it.
-    unsafe impl Sync for Classic {}
-
-    loom::model(|| {
-        let lock = Arc::new(Classic {
-            seq: AtomicUsize::new(0),
-            value: UnsafeCell::new([0; 2]),
-        });
-        let writer = {
-            let lock = Arc::clone(&lock);
-            thread::spawn(move || {
-                lock.seq.store(1, Relaxed);
-                fence(Release);
-                // SAFETY: the writer is alone among writers, but readers race it: that
-                // is the bug under test.
-                lock.value.with_mut(|p| unsafe { *p = [1; 2] });
-                lock.seq.store(2, Release);
-            })
-        };
-        let s1 = lock.seq.load(Acquire);
-        if s1 & 1 == 0 {
-            // SAFETY: none; this read races the writer (the bug under test).
-            let copy = lock.value.with(|p| unsafe { *p });
-            fence(Acquire);
-            if lock.seq.load(Relaxed) == s1 {
-                assert_untorn(copy);
-            }
-        }
-        writer.join().unwrap();
-    });
+    twin_seqlock(ReadBy::RacyPlainRead);
 }

@@ -1,6 +1,6 @@
 //! loom models of the wrap-bit SPSC queue.
 //!
-//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=2 \
+//! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=3 \
 //!       cargo test --release --test loom_spsc`
 //!
 //! How to read these tests: `loom::model` runs the closure once for every interleaving
@@ -12,10 +12,13 @@
 //! weakened and expect loom to find the bug (`#[should_panic]`).
 #![cfg(fencepost_loom)]
 
+#[path = "lab/mod.rs"]
+mod lab;
+
 use fencepost::spsc::{self, Full, Producer};
 use loom::sync::Arc;
 use loom::sync::atomic::AtomicUsize;
-use loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use loom::sync::atomic::Ordering::{self, Acquire, Relaxed, Release, SeqCst};
 use loom::thread;
 
 /// Pushes `v`, yielding to the model checker while the queue is full.
@@ -281,33 +284,35 @@ fn leftovers_are_dropped_exactly_once_when_handles_drop_on_two_threads() {
 
 // ---------------------------------------------------------------------------------
 // Broken twins: the same protocol with one step weakened. loom must find each bug.
+// Each is run once correct and once broken; `scripts/twin-lab` tells their stories
+// (`loom-tests/twins.md`), from the log the `lab` wrappers keep.
 // ---------------------------------------------------------------------------------
 
 /// A two-slot wrap-bit ring reduced to its core, with the tail publication's ordering
 /// as a parameter. `Release` is the real protocol; `Relaxed` is the broken twin.
 struct TwinRing {
-    tail: AtomicUsize,
-    slots: [loom::cell::UnsafeCell<usize>; 2],
+    tail: lab::AtomicUsize,
+    slots: [lab::Cell<usize>; 2],
 }
 
-fn twin_publish(publish: loom::sync::atomic::Ordering) {
-    loom::model(move || {
+fn twin_publish(publish: Ordering) {
+    lab::model("consumer", move || {
         let ring = Arc::new(TwinRing {
-            tail: AtomicUsize::new(0),
-            slots: [
-                loom::cell::UnsafeCell::new(0),
-                loom::cell::UnsafeCell::new(0),
-            ],
+            tail: lab::AtomicUsize::new("tail", 0),
+            slots: [lab::Cell::new("slot[0]", 0), lab::Cell::new("slot[1]", 0)],
         });
         let producer = {
             let ring = Arc::clone(&ring);
-            thread::spawn(move || {
-                ring.slots[0].with_mut(|p| unsafe { *p = 42 });
+            lab::spawn("producer", move || {
+                // SAFETY: slot 0 is the producer's until it publishes `tail`.
+                unsafe { ring.slots[0].write(42) };
                 ring.tail.store(1, publish);
             })
         };
         if ring.tail.load(Acquire) == 1 {
-            let v = ring.slots[0].with(|p| unsafe { *p });
+            // SAFETY: the consumer owns the slots below `tail`, if the publication
+            // ordered the producer's write first (loom checks that it did).
+            let v = unsafe { ring.slots[0].read() };
             assert_eq!(v, 42);
         }
         producer.join().unwrap();
@@ -332,40 +337,58 @@ fn broken_twin_relaxed_tail_publish_is_a_data_race() {
     twin_publish(Relaxed);
 }
 
-/// Broken twin of the wrap-bit rule: a producer that *flips its own bit* when it fills
-/// the ring, instead of taking the complement of head's. After fill → one pop → refill
-/// without an empty in between, tail's bit equals head's again, so a full ring looks
-/// empty: the consumer stops seeing the items and the producer overwrites unread slots.
-/// No memory model is involved, so this breaks on every CPU; loom finds the lost items.
-#[test]
-#[should_panic]
-fn broken_twin_wrap_bit_flipped_from_own_word_loses_items() {
-    const WRAP: usize = 1 << (usize::BITS - 1);
+/// How the producer sets tail's wrap bit when its push fills the ring.
+#[derive(Clone, Copy)]
+enum FillRule {
+    /// The seed's rule: the complement of head's bit.
+    ComplementOfHead,
+    /// The bug: flip its own bit.
+    FlipOwnBit,
+}
+
+const TWIN_WRAP: usize = 1 << (usize::BITS - 1);
+
+/// `index` or `index+wrap`, for the lab's log.
+fn show_wrap_word(word: usize) -> String {
+    if word & TWIN_WRAP == 0 {
+        format!("{word}")
+    } else {
+        format!("{}+wrap", word & !TWIN_WRAP)
+    }
+}
+
+/// Three items through a two-slot wrap-bit ring whose producer fills it by `rule`.
+fn twin_wrap_bit(rule: FillRule) {
     const CAP: usize = 2;
-    loom::model(|| {
-        let head = Arc::new(AtomicUsize::new(0));
-        let tail = Arc::new(AtomicUsize::new(0));
-        let slots: Arc<[AtomicUsize; CAP]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
-        let done = Arc::new(loom::sync::atomic::AtomicBool::new(false));
+    lab::model("consumer", move || {
+        let head = Arc::new(lab::AtomicUsize::with_format("head", 0, show_wrap_word));
+        let tail = Arc::new(lab::AtomicUsize::with_format("tail", 0, show_wrap_word));
+        let slots = Arc::new([
+            lab::AtomicUsize::new("slot[0]", 0),
+            lab::AtomicUsize::new("slot[1]", 0),
+        ]);
+        let done = Arc::new(lab::AtomicBool::new("done", false));
         let producer = {
             let (head, tail, slots) = (Arc::clone(&head), Arc::clone(&tail), Arc::clone(&slots));
             let done = Arc::clone(&done);
-            thread::spawn(move || {
+            lab::spawn("producer", move || {
                 let mut t = 0usize;
                 for value in 1..=3 {
                     // Wait while full (same index, different bit).
-                    while head.load(Acquire) ^ t == WRAP {
+                    while head.load(Acquire) ^ t == TWIN_WRAP {
                         thread::yield_now();
                     }
-                    let idx = t & !WRAP;
+                    let idx = t & !TWIN_WRAP;
                     slots[idx].store(value, Relaxed);
                     let next = (idx + 1) % CAP;
                     let h = head.load(Acquire);
-                    // BUG: flips its own bit instead of taking the complement of head's.
-                    let bit = if next == h & !WRAP {
-                        !t & WRAP
+                    let bit = if next != h & !TWIN_WRAP {
+                        t & TWIN_WRAP
                     } else {
-                        t & WRAP
+                        match rule {
+                            FillRule::ComplementOfHead => !h & TWIN_WRAP,
+                            FillRule::FlipOwnBit => !t & TWIN_WRAP,
+                        }
                     };
                     t = next | bit;
                     tail.store(t, Release);
@@ -384,56 +407,86 @@ fn broken_twin_wrap_bit_flipped_from_own_word_loses_items() {
                 thread::yield_now();
                 continue;
             }
-            let idx = h & !WRAP;
+            let idx = h & !TWIN_WRAP;
             got.push(slots[idx].load(Relaxed));
             let next = (idx + 1) % CAP;
-            h = if next == t & !WRAP {
+            h = if next == t & !TWIN_WRAP {
                 t
             } else {
-                next | (h & WRAP)
+                next | (h & TWIN_WRAP)
             };
             head.store(h, Release);
         }
         producer.join().unwrap();
-        assert_eq!(got, [1, 2, 3]);
+        assert_eq!(got, [1, 2, 3], "items lost or reordered");
     });
 }
 
-/// Broken twin of the blocking layer: the sleep handshake without the store→load
-/// fences. The sleeper announces itself and re-checks the ring; the publisher publishes
-/// and checks for a sleeper. Without a fence between each side's store and its load,
-/// both loads may read the old values (store buffering): the sleeper sleeps and the
-/// publisher does not wake it. On x86 this happens too (a store waits in the store
-/// buffer while the later load runs; only `mfence`/locked ops or `membarrier` prevent
-/// it); aarch64 reorders even more. loom reports the sleeper that is never woken as a
-/// deadlock.
+#[test]
+fn twin_wrap_bit_from_heads_complement_delivers_every_item() {
+    twin_wrap_bit(FillRule::ComplementOfHead);
+}
+
+/// Broken twin of the wrap-bit rule: a producer that *flips its own bit* when it fills
+/// the ring, instead of taking the complement of head's. After fill → one pop → refill
+/// without an empty in between, tail's bit equals head's again, so a full ring looks
+/// empty: the consumer stops seeing the items and the producer overwrites unread slots.
+/// No memory model is involved, so this breaks on every CPU; loom finds the lost items.
 #[test]
 #[should_panic]
-fn broken_twin_sleep_handshake_without_fences_loses_the_wake_up() {
-    loom::model(|| {
-        let tail = std::sync::Arc::new(AtomicUsize::new(0));
-        let sleeping = std::sync::Arc::new(loom::sync::atomic::AtomicU32::new(0));
+fn broken_twin_wrap_bit_flipped_from_own_word_loses_items() {
+    twin_wrap_bit(FillRule::FlipOwnBit);
+}
+
+/// The blocking layer's sleep handshake, with or without its store→load fences. The
+/// sleeper announces itself and re-checks the ring; the publisher publishes and checks
+/// for a sleeper (under loom the asymmetric fence pair is `fence(SeqCst)` on each side).
+fn twin_sleep_handshake(fences: bool) {
+    lab::model("publisher", move || {
         // The sleeper is a spawned thread, and state is shared through std's `Arc`
         // (whose drop does not call into loom), so that loom's deadlock panic unwinds
         // cleanly instead of aborting in a destructor.
+        let tail = std::sync::Arc::new(lab::AtomicUsize::new("tail", 0));
+        let sleeping = std::sync::Arc::new(lab::AtomicU32::new("sleeping", 0));
         let sleeper = {
             let (tail, sleeping) = (
                 std::sync::Arc::clone(&tail),
                 std::sync::Arc::clone(&sleeping),
             );
-            thread::spawn(move || {
+            lab::spawn("sleeper", move || {
                 sleeping.store(1, Relaxed);
-                // BUG: no fence here.
+                if fences {
+                    lab::fence(SeqCst);
+                }
                 if tail.load(Acquire) == 0 {
-                    fencepost::__loom_futex::wait(&sleeping, 1);
+                    lab::futex_wait(&sleeping, 1);
                 }
             })
         };
         tail.store(1, Release);
-        // BUG: no fence here.
+        if fences {
+            lab::fence(SeqCst);
+        }
         if sleeping.load(Relaxed) == 1 && sleeping.swap(0, Relaxed) == 1 {
-            fencepost::__loom_futex::wake_one(&sleeping);
+            lab::futex_wake_one(&sleeping);
         }
         sleeper.join().unwrap();
     });
+}
+
+#[test]
+fn twin_sleep_handshake_with_fences_never_loses_the_wake_up() {
+    twin_sleep_handshake(true);
+}
+
+/// Broken twin of the blocking layer: the sleep handshake without the store→load
+/// fences. Without a fence between each side's store and its load, both loads may read
+/// the old values (store buffering): the sleeper sleeps and the publisher does not wake
+/// it. On x86 this happens too (a store waits in the store buffer while the later load
+/// runs; only `mfence`/locked ops or `membarrier` prevent it); aarch64 reorders even
+/// more. loom reports the sleeper that is never woken as a deadlock.
+#[test]
+#[should_panic]
+fn broken_twin_sleep_handshake_without_fences_loses_the_wake_up() {
+    twin_sleep_handshake(false);
 }

@@ -11,8 +11,8 @@
 //! in `futex/mod.rs` promises no ordering). A missing Release/Acquire pair is therefore
 //! only caught in the interleavings where the waiter did *not* sleep, which is why
 //! each primitive's loom tests include runs where the wait is skipped (the word already
-//! changed) as well as runs where it sleeps; `ordering-mutants` confirms that every
-//! ordering is still caught that way.
+//! changed) as well as runs where it sleeps; `scripts/ordering-mutants` confirms that
+//! every ordering is still caught that way.
 
 use loom::sync::atomic::AtomicU32;
 use loom::sync::atomic::Ordering::{Relaxed, SeqCst};

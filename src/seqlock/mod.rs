@@ -137,7 +137,7 @@
 //!   only wake-up. The futex itself orders nothing.
 //!
 //! These are the weakest orderings that work; `loom-tests/seqlock.rs` fails when any of
-//! them is weakened (`../shared/tools/ordering-mutants` checks this).
+//! them is weakened (`scripts/ordering-mutants` checks this; results in `MUTANTS.md`).
 //!
 //! # Why `read_volatile` is not enough
 //!

@@ -76,14 +76,36 @@ pub(super) fn leave(parking: &Parking, gone: u32, other_side: &AtomicU32) {
 /// half of the handshake in the module docs).
 #[cold]
 fn sleep_unless(word: &AtomicU32, ready: impl Fn() -> bool) {
-    word.store(SLEEPING, Relaxed);
-    // The heavy half of the asymmetric fence: the store above is ordered before the
+    set_own_word(word, SLEEPING);
+    // The heavy half of the asymmetric fence: the write above is ordered before the
     // re-check below, against the publisher's light half.
     futex::heavy_fence();
     if !ready() {
         futex::wait(word, SLEEPING, None);
     }
-    word.store(AWAKE, Relaxed);
+    set_own_word(word, AWAKE);
+}
+
+/// The sleeper's write of its own word: a plain Relaxed store.
+///
+/// Under loom it is a Relaxed `swap` whose result is ignored, which real executions
+/// cannot tell apart from the store (nothing else writes the word with Release, so no
+/// release sequence changes; the value read is unused). The swap works around a bug
+/// in loom 0.7.2 (tokio-rs/loom#254, tokio-rs/loom#389): loom does not place a plain
+/// store after an RMW of another thread that read an earlier store of the storing
+/// thread, although coherence and RMW atomicity put it there. Here the publisher's
+/// `wake` swap reads the sleeper's `AWAKE`; the sleeper then stores `SLEEPING` again
+/// and sleeps, and loom lets the publisher's next load, after its `SeqCst` fence,
+/// still return the swap's `AWAKE`, an outcome no real execution has. loom reported
+/// it as a lost wake-up (a deadlock) in `blocking_pop_never_misses_a_wake_up` at
+/// `LOOM_MAX_PREEMPTIONS=3`. With every write of the word an RMW, loom keeps the
+/// word's modification order total (an RMW reads only the newest write).
+#[inline(always)]
+fn set_own_word(word: &AtomicU32, value: u32) {
+    #[cfg(not(fencepost_loom))]
+    word.store(value, Relaxed);
+    #[cfg(fencepost_loom)]
+    word.swap(value, Relaxed);
 }
 
 impl<T> Producer<T> {
