@@ -21,11 +21,14 @@
 //! (`#[should_panic]`).
 #![cfg(fencepost_loom)]
 
+#[path = "lab/mod.rs"]
+mod lab;
+
 use fencepost::hash_map::{Computed, HashMap, HashMapBuilder, Op};
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
-use loom::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, fence};
+use loom::sync::atomic::Ordering::{self, Acquire, Relaxed, Release, SeqCst};
+use loom::sync::atomic::{AtomicU64, AtomicUsize};
 use loom::thread;
 use std::hash::{BuildHasher, Hasher};
 
@@ -608,179 +611,143 @@ fn compute_runs_each_closure_exactly_once() {
 
 // --- broken twins -------------------------------------------------------------------
 //
-// The map's protocol in miniature, with one step weakened. Each shows loom finding the
-// bug that the real code's ordering prevents.
+// The map's protocol in miniature, through the lab's recorder (`scripts/twin-lab NAME`
+// tells each failing schedule as a story): a slab slot (a cell holding the entry), the
+// table lane that points to it (0: empty, 1: the slot) and a reader's pin. Each twin
+// weakens or drops one step; its correct version beside it does the step.
 
-/// A boxed value published through a pointer: the protocol of a lane and its slot, with
-/// the slot boxed so that loom tracks its allocation.
-fn publish(slot: &AtomicPtr<Val>, v: u64, order: loom::sync::atomic::Ordering) {
-    slot.store(Box::into_raw(Box::new(fresh(v))), order);
+/// A slot and the lane that publishes it.
+struct TwinLane {
+    lane: lab::AtomicU32,
+    slot: lab::Cell<u32>,
 }
 
-/// The lane published with Relaxed instead of Release. On aarch64 the store of the
-/// index may become visible before the stores that wrote the entry into its slot (stores
-/// to different lines are not ordered without `stlr`/`dmb`), so a reader follows the
-/// index into a slot not yet written. x86 hides it: TSO keeps stores in program order,
-/// and only the compiler could reorder them (which Relaxed permits, too).
-#[test]
-#[should_panic]
-fn broken_lane_published_relaxed_lets_a_reader_see_an_unwritten_entry() {
-    loom::model(|| {
-        let slot = Arc::new(AtomicPtr::new(std::ptr::null_mut()));
+/// The writer fills the slot and publishes it in the lane (`write_first`: in that
+/// order), the reader follows the lane into the slot.
+fn twin_publish(write_first: bool, publish: Ordering) {
+    lab::model("reader", move || {
+        let t = Arc::new(TwinLane {
+            lane: lab::AtomicU32::new("lane", 0),
+            slot: lab::Cell::new("slot", 0),
+        });
         let writer = {
-            let slot = Arc::clone(&slot);
-            thread::spawn(move || publish(&slot, 10, Relaxed))
-        };
-        let p = slot.load(Acquire);
-        // SAFETY: the pointer, if any, came from `Box::into_raw` and is freed below.
-        if let Some(v) = unsafe { p.as_ref() } {
-            assert_eq!(v.get(), 10);
-        }
-        writer.join().unwrap();
-        // SAFETY: the writer is done; we own the box.
-        drop(unsafe { Box::from_raw(slot.load(Relaxed)) });
-    });
-}
-
-/// A reader's pin made visible without the store→load fence. The reader announces its
-/// pin and then loads the slot; the writer unlinks the entry and then checks for pinned
-/// readers. Without a full fence on both sides this is the store-buffering pattern: on
-/// aarch64 *and* on x86 (whose store buffer lets a later load pass an earlier store)
-/// each side can miss the other's store, so the writer frees an entry the reader is
-/// about to read. x86 needs an `mfence` (or a `membarrier`) here just as aarch64 needs a
-/// `dmb ish`; a plain Release store is not enough on either.
-#[test]
-#[should_panic]
-fn broken_pin_without_fence_lets_the_writer_free_under_a_reader() {
-    loom::model(|| {
-        let slot = Arc::new(AtomicPtr::new(std::ptr::null_mut()));
-        publish(&slot, 10, Release);
-        let pinned = Arc::new(AtomicU64::new(0));
-        let writer = {
-            let (slot, pinned) = (Arc::clone(&slot), Arc::clone(&pinned));
-            thread::spawn(move || {
-                let p = slot.swap(std::ptr::null_mut(), Relaxed);
-                fence(SeqCst);
-                if pinned.load(Acquire) == 0 {
-                    // SAFETY: unlinked, and no reader appeared to be pinned.
-                    drop(unsafe { Box::from_raw(p) });
-                    None
+            let t = Arc::clone(&t);
+            lab::spawn("writer", move || {
+                if write_first {
+                    // SAFETY: the slot is free: no lane points to it yet.
+                    unsafe { t.slot.write(10) };
+                    t.lane.store(1, publish);
                 } else {
-                    Some(SendPtr(p))
+                    t.lane.store(1, publish);
+                    // SAFETY: the bug under test: the slot is written after it is published.
+                    unsafe { t.slot.write(10) };
                 }
             })
         };
-        pinned.store(1, Release);
-        // Missing: fence(SeqCst) (the map's `light_fence`).
-        let p = slot.load(Acquire);
-        // SAFETY: the entry is alive if the protocol works (it does not).
-        if let Some(v) = unsafe { p.as_ref() } {
-            assert_eq!(v.get(), 10);
-        }
-        pinned.store(0, Release);
-        if let Some(SendPtr(p)) = writer.join().unwrap() {
-            // SAFETY: the writer left the unlinked entry to us.
-            drop(unsafe { Box::from_raw(p) });
-        }
-    });
-}
-
-/// A raw pointer handed back from a thread.
-struct SendPtr(*mut Val);
-// SAFETY: only used to hand an unlinked box back to the thread that frees it.
-unsafe impl Send for SendPtr {}
-
-/// The writer frees an unlinked entry at once instead of waiting for the epoch. On any
-/// CPU a reader that loaded the pointer just before the unlink still reads the entry;
-/// loom reports the destructor's write racing that read.
-#[test]
-#[should_panic]
-fn broken_free_without_waiting_for_the_epoch_races_a_reader() {
-    loom::model(|| {
-        let slot = Arc::new(AtomicPtr::new(std::ptr::null_mut()));
-        publish(&slot, 10, Release);
-        let writer = {
-            let slot = Arc::clone(&slot);
-            thread::spawn(move || {
-                let p = slot.swap(std::ptr::null_mut(), Acquire);
-                // SAFETY: unlinked; the missing grace period is the bug.
-                drop(unsafe { Box::from_raw(p) });
-            })
-        };
-        let p = slot.load(Acquire);
-        // SAFETY: the entry is alive if the protocol works (it does not).
-        if let Some(v) = unsafe { p.as_ref() } {
-            assert_eq!(v.get(), 10);
-        }
-        writer.join().unwrap();
-    });
-}
-
-/// The map's slab in miniature: one slot (a cell) and one index lane that points to it.
-struct MiniSlab {
-    /// 0: empty; 1: the slot.
-    lane: AtomicU64,
-    slot: UnsafeCell<u64>,
-}
-
-/// A slot reused before the grace period: the writer unlinks the entry (lane := empty)
-/// and at once writes the next entry into the same slot. A reader that read the lane
-/// just before the unlink is still reading the slot: loom reports the write racing that
-/// read. On any CPU the reader can be preempted between the two loads, so this is not a
-/// weak-memory effect: only waiting until no pinned reader can hold the index fixes it.
-#[test]
-#[should_panic]
-fn broken_slot_reused_before_the_grace_period_races_a_reader() {
-    loom::model(|| {
-        let s = Arc::new(MiniSlab {
-            lane: AtomicU64::new(1),
-            slot: UnsafeCell::new(10),
-        });
-        let writer = {
-            let s = Arc::clone(&s);
-            thread::spawn(move || {
-                s.lane.store(0, Relaxed);
-                // Missing: retire the slot and reuse it only after the grace period.
-                // SAFETY: the bug under test: a reader may still be in the slot.
-                s.slot.with_mut(|p| unsafe { *p = 11 });
-                s.lane.store(1, Release);
-            })
-        };
-        if s.lane.load(Acquire) == 1 {
-            // SAFETY: the protocol is meant to keep the slot unchanged while we read it.
-            let v = s.slot.with(|p| unsafe { *p });
-            assert!(v == 10 || v == 11);
-        }
-        writer.join().unwrap();
-    });
-}
-
-/// The index (and tag) published before the entry is written into its slot: a reader
-/// that follows the published index reads the slot while the writer writes it. On
-/// aarch64 nothing orders the entry's stores after the lane's `stlr` that precedes them;
-/// x86 keeps stores in order, but the reader still runs between the writer's steps. The
-/// map writes the slot first, then publishes the lane with Release.
-#[test]
-#[should_panic]
-fn broken_lane_published_before_the_slot_is_written_races_a_reader() {
-    loom::model(|| {
-        let s = Arc::new(MiniSlab {
-            lane: AtomicU64::new(0),
-            slot: UnsafeCell::new(0),
-        });
-        let writer = {
-            let s = Arc::clone(&s);
-            thread::spawn(move || {
-                s.lane.store(1, Release);
-                // SAFETY: the bug under test: the slot is written after its publication.
-                s.slot.with_mut(|p| unsafe { *p = 10 });
-            })
-        };
-        if s.lane.load(Acquire) == 1 {
-            // SAFETY: the protocol is meant to have written the slot before the lane.
-            let v = s.slot.with(|p| unsafe { *p });
+        if t.lane.load(Acquire) == 1 {
+            // SAFETY: a published slot was written before its lane (loom checks it).
+            let v = unsafe { t.slot.read() };
             assert_eq!(v, 10);
         }
         writer.join().unwrap();
     });
+}
+
+#[test]
+fn twin_lane_published_with_release_after_the_slot_is_written() {
+    twin_publish(true, Release);
+}
+
+/// The lane published with Relaxed instead of Release. On aarch64 the store of the
+/// handle may become visible before the stores that wrote the entry into its slot
+/// (stores to different lines are not ordered without `stlr`/`dmb`), so a reader follows
+/// the handle into a slot not yet written. x86 hides it: TSO keeps stores in program
+/// order, and only the compiler could reorder them (which Relaxed permits, too).
+#[test]
+#[should_panic]
+fn broken_lane_published_relaxed_lets_a_reader_see_an_unwritten_entry() {
+    twin_publish(true, Relaxed);
+}
+
+/// The lane (and tag) published before the entry is written into its slot: a reader
+/// that follows the lane reads the slot while the writer writes it. No ordering fixes
+/// that order of steps; on any CPU the reader can run between them.
+#[test]
+#[should_panic]
+fn broken_lane_published_before_the_slot_is_written_races_a_reader() {
+    twin_publish(false, Release);
+}
+
+/// A slot, its lane and one reader's pin (0: not pinned).
+struct TwinEpoch {
+    pin: lab::AtomicU32,
+    lane: lab::AtomicU32,
+    slot: lab::Cell<u32>,
+}
+
+/// The reader pins (then fences, if `reader_fences`), follows the lane and unpins; the
+/// writer unlinks the slot and reuses it, after checking for pinned readers behind a
+/// fence (`writer_waits`) or at once.
+fn twin_reclaim(reader_fences: bool, writer_waits: bool) {
+    lab::model("reader", move || {
+        let t = Arc::new(TwinEpoch {
+            pin: lab::AtomicU32::new("pin", 0),
+            lane: lab::AtomicU32::new("lane", 1),
+            slot: lab::Cell::new("slot", 10),
+        });
+        let writer = {
+            let t = Arc::clone(&t);
+            lab::spawn("writer", move || {
+                t.lane.store(0, Relaxed);
+                if writer_waits {
+                    lab::fence(SeqCst);
+                    if t.pin.load(Acquire) != 0 {
+                        // A reader may still hold the slot: a later collection reuses it.
+                        return;
+                    }
+                }
+                // SAFETY: unlinked, and no reader can hold it if the protocol works.
+                unsafe { t.slot.write(11) };
+            })
+        };
+        t.pin.store(1, Release);
+        if reader_fences {
+            lab::fence(SeqCst);
+        }
+        if t.lane.load(Acquire) == 1 {
+            // SAFETY: the slot stays put while we are pinned, if the protocol works.
+            let v = unsafe { t.slot.read() };
+            assert_eq!(v, 10);
+        }
+        t.pin.store(0, Release);
+        writer.join().unwrap();
+    });
+}
+
+#[test]
+fn twin_slot_reused_after_the_pinned_readers_checked_behind_fences() {
+    twin_reclaim(true, true);
+}
+
+/// A reader's pin made visible without the store→load fence. The reader announces its
+/// pin and then loads the lane; the writer unlinks the slot and then checks for pinned
+/// readers. Without a full fence on both sides this is the store-buffering pattern: on
+/// aarch64 *and* on x86 (whose store buffer lets a later load pass an earlier store)
+/// each side can miss the other's store, so the writer reuses a slot the reader is about
+/// to read. x86 needs an `mfence` (or a `membarrier`) here just as aarch64 needs a
+/// `dmb ish`; a plain Release store is not enough on either.
+#[test]
+#[should_panic]
+fn broken_pin_without_fence_lets_the_writer_reuse_a_slot_under_a_reader() {
+    twin_reclaim(false, true);
+}
+
+/// A slot reused at once after its unlink instead of after the grace period. A reader
+/// that read the lane just before the unlink is still in the slot: on any CPU the reader
+/// can be preempted between its two loads, so this is not a weak-memory effect; only
+/// waiting until no pinned reader can hold the slot fixes it.
+#[test]
+#[should_panic]
+fn broken_slot_reused_before_the_grace_period_races_a_reader() {
+    twin_reclaim(true, false);
 }
