@@ -106,7 +106,7 @@ impl<K, V> fmt::Debug for Values<'_, K, V> {
 pub struct IntoIter<K, V> {
     shards: Box<[CachePadded<Shard<K, V>>]>,
     shard: usize,
-    /// The next slab index to look at in the current shard.
+    /// The next table position to look at in the current shard.
     from: usize,
 }
 
@@ -126,8 +126,8 @@ impl<K, V> Iterator for IntoIter<K, V> {
     fn next(&mut self) -> Option<(K, V)> {
         loop {
             let shard = self.shards.get_mut(self.shard)?;
-            if let Some((index, entry)) = shard.take_next(self.from) {
-                self.from = index + 1;
+            if let Some((next, entry)) = shard.take_next(self.from) {
+                self.from = next;
                 return Some(entry);
             }
             self.shard += 1;

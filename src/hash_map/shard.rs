@@ -80,7 +80,7 @@ impl<K, V> Shard<K, V> {
             written: CachePadded::new(Written {
                 len: AtomicUsize::new(0),
                 writer: Mutex::new(Writer {
-                    alloc: SlabAlloc::new(),
+                    alloc: SlabAlloc::new(policy == Resize::GrowShrink),
                     slots: Bag::new(),
                     tables: Bag::new(),
                     ready_slots: Vec::new(),
@@ -135,20 +135,23 @@ impl<K, V> Shard<K, V> {
         Shard::new(w.min_groups, self.slab.base(), w.policy)
     }
 
-    /// Moves the lowest linked entry at or after slot `from` out of the shard, for an
-    /// owner that consumes the map: no reader exists and the shard is dropped after, so
-    /// the table is left as it is and only the entry's ownership moves.
+    /// Moves the entry at or after table position `from` out of the shard, for an owner
+    /// that consumes the map (no reader exists, and the shard is dropped after); returns
+    /// the position after it. The lane is cleared so the shard's drop skips the entry.
     pub(crate) fn take_next(&mut self, from: usize) -> Option<(usize, (K, V))> {
-        let w = self.written.writer.get_mut();
-        let (index, slot) = w.alloc.next_linked(&self.slab, from)?;
-        w.alloc.unlink(&self.slab, slot);
+        // Ordering: `&mut self`: nobody else reads or writes the table.
+        let table = self.table.load(Relaxed);
+        // SAFETY: never null, and `&mut self` keeps it from being replaced or freed.
+        let table = unsafe { &*table };
+        let (position, found) = table.occupied_from(from)?;
+        table.clear_lane(found.group, found.lane);
         let len = self.len();
         // Ordering: `&mut self`: nobody else reads or writes the count.
         self.written.len.store(len - 1, Relaxed);
-        // SAFETY: `&mut self`: no reader exists; the entry was linked and is now
-        // unlinked and forgotten by the shard, which never drops it.
-        let entry = unsafe { self.slab.take(slot) };
-        Some((index, entry))
+        // SAFETY: `&mut self`: no reader exists; the entry was linked and its lane is now
+        // cleared, so the shard never drops it.
+        let entry = unsafe { self.slab.take(found.slot) };
+        Some((position + 1, entry))
     }
 
     /// Takes the writer lock. The caller has checked that it is not inside one of this
@@ -217,10 +220,11 @@ impl<K, V> Drop for Shard<K, V> {
         // Ordering: `&mut self`: no reader or writer is left.
         let table = self.table.load(Relaxed);
         // SAFETY: `&mut self` proves no guard of the map is alive; the table came from
-        // `Box::into_raw`.
-        drop(unsafe { Box::from_raw(table) });
+        // `Box::into_raw` and is freed here, once.
+        let table = unsafe { Box::from_raw(table) };
+        let mut doomed: Vec<u32> = table.occupied().map(|f| f.slot).collect();
+        drop(table);
         let w = self.written.writer.get_mut();
-        let mut doomed: Vec<u32> = w.alloc.linked(&self.slab).map(|(slot, _)| slot).collect();
         doomed.append(&mut w.ready_slots);
         doomed.extend(w.slots.drain());
         w.tables.drain().for_each(drop);
@@ -338,6 +342,7 @@ impl<'a, K, V> Locked<'a, K, V> {
     /// Inserts or replaces; returns the slot of the entry it replaced (retired, so
     /// valid while the caller is pinned). `Err` gives the pair back when a `Fixed`
     /// shard is full.
+    #[inline]
     pub(crate) fn insert(
         &mut self,
         domain: &Domain,
@@ -358,6 +363,7 @@ impl<'a, K, V> Locked<'a, K, V> {
 
     /// Links a new entry for a key the caller found absent under this lock; `Err` gives
     /// the pair back when a `Fixed` shard is full.
+    #[inline]
     pub(crate) fn insert_absent(
         &mut self,
         domain: &Domain,
@@ -390,6 +396,7 @@ impl<'a, K, V> Locked<'a, K, V> {
 
     /// Replaces the entry at `found` (its key equal to `key`) by a new one, in the same
     /// lane; retires the old slot. Returns the new slot.
+    #[inline]
     pub(crate) fn replace(
         &mut self,
         domain: &Domain,
@@ -400,15 +407,14 @@ impl<'a, K, V> Locked<'a, K, V> {
     ) -> u32 {
         let slot = self.write(hash, key, value);
         self.table().set(found.group, found.lane, slot);
-        self.w.alloc.unlink(&self.shard.slab, found.slot);
         self.retire(domain, found.slot);
         slot
     }
 
     /// Unlinks and retires the entry at `found`, whose key hashed to `hash`.
+    #[inline]
     pub(crate) fn remove(&mut self, domain: &Domain, found: Found, hash: u64) {
         self.table().remove_at(found.group, found.lane, hash);
-        self.w.alloc.unlink(&self.shard.slab, found.slot);
         self.set_len(self.len() - 1);
         self.retire(domain, found.slot);
         if self.w.policy == Resize::GrowShrink {
@@ -432,7 +438,6 @@ impl<'a, K, V> Locked<'a, K, V> {
             .collect();
         for (found, hash) in doomed {
             self.table().remove_at(found.group, found.lane, hash);
-            self.w.alloc.unlink(&self.shard.slab, found.slot);
             self.set_len(self.len() - 1);
             self.retire(domain, found.slot);
         }
@@ -444,23 +449,20 @@ impl<'a, K, V> Locked<'a, K, V> {
     /// Unlinks and retires every entry.
     pub(crate) fn clear(&mut self, domain: &Domain) {
         let slab = &self.shard.slab;
-        let doomed: Vec<u32> = self.w.alloc.linked(slab).map(|(slot, _)| slot).collect();
-        for &slot in &doomed {
-            self.w.alloc.unlink(slab, slot);
-        }
-        if self.w.policy == Resize::GrowShrink && self.table().groups() > self.w.min_groups {
-            // A table of the first size, built from the (now empty) set of linked slots.
-            self.rebuild(domain, self.w.min_groups);
+        let t = self.table();
+        let found: Vec<Found> = t.occupied().collect();
+        if self.w.policy == Resize::GrowShrink && t.groups() > self.w.min_groups {
+            // A new table of the first size, empty (the old one keeps its entries for
+            // readers still on it, until it is reclaimed).
+            self.publish(domain, Table::new(self.w.min_groups));
         } else {
-            let t = self.table();
-            let found: Vec<Found> = t.occupied().collect();
-            for f in found {
+            for f in &found {
                 t.remove_at(f.group, f.lane, self.w.alloc.hash(slab, f.slot));
             }
         }
         self.set_len(0);
-        for slot in doomed {
-            self.retire(domain, slot);
+        for f in found {
+            self.retire(domain, f.slot);
         }
     }
 
@@ -539,20 +541,23 @@ impl<'a, K, V> Locked<'a, K, V> {
         }
     }
 
-    /// Builds a table of `groups` groups from the linked slots (a scan of the slab in
-    /// index order: one sequential pass over the hashes, no entry touched), publishes
-    /// it and retires the old one. Readers still on the old table see it frozen and
-    /// complete up to this instant.
+    /// Builds a table of `groups` groups holding the current table's entries, publishes
+    /// it and retires the old one. The old table is scanned in order (one sequential pass
+    /// over its groups; each entry's hash comes from the writer's dense hash array, no
+    /// entry is touched). Readers still on the old table see it frozen and complete up
+    /// to this instant.
     fn rebuild(&mut self, domain: &Domain, groups: usize) {
-        let t = Box::new(Table::new(groups));
-        // The new table is written in hash order, the slab read in index order: fetch
-        // a few home groups ahead so those misses overlap.
+        let t = Table::new(groups);
+        let (old_table, slab) = (self.table(), &self.shard.slab);
+        // The new table is written in hash order: fetch a few home groups ahead so those
+        // misses overlap.
         const AHEAD: usize = 8;
         let mut ring = [(0u32, 0u64); AHEAD];
         let mut queued = 0;
-        for (slot, hash) in self.w.alloc.linked(&self.shard.slab) {
+        for found in old_table.occupied() {
+            let hash = self.w.alloc.hash(slab, found.slot);
             t.prefetch(hash);
-            let due = core::mem::replace(&mut ring[queued % AHEAD], (slot, hash));
+            let due = core::mem::replace(&mut ring[queued % AHEAD], (found.slot, hash));
             if queued >= AHEAD {
                 t.insert_new(due.1, due.0);
             }
@@ -561,9 +566,14 @@ impl<'a, K, V> Locked<'a, K, V> {
         for &(slot, hash) in ring.iter().take(queued.min(AHEAD)) {
             t.insert_new(hash, slot);
         }
+        self.publish(domain, t);
+    }
+
+    /// Publishes `table` in place of the current one and retires the old one.
+    fn publish(&mut self, domain: &Domain, table: Table) {
         // Ordering: only the writer stores the pointer, and the lock orders writers.
         let old = self.shard.table.load(Relaxed);
-        let new = Box::into_raw(t);
+        let new = Box::into_raw(Box::new(table));
         // Ordering: Release pairs with the Acquire in `Shard::table`: the new table's
         // contents happen before a reader's probe of it.
         self.shard.table.store(new, Release);

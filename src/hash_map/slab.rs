@@ -164,24 +164,39 @@ impl<K, V> core::fmt::Debug for Slab<K, V> {
     }
 }
 
-/// The writer's half: which slots are free and which are linked, and each slot's hash.
+/// The writer's half: which slots are free, and the hash of each slot's entry.
 #[derive(Debug)]
 pub(crate) struct SlabAlloc {
-    /// Slots free for reuse, lowest first.
-    free: FreeSet,
-    /// Linked slots (the ones the current table points to).
-    live: Bits,
-    /// The hash of the entry in each slot (meaningful for linked slots).
+    free: Free,
+    /// The hash of the entry in each slot (meaningful for slots holding an entry).
     hashes: Vec<u64>,
     /// Allocated chunks.
     chunks: usize,
 }
 
+/// How free slots are found.
+#[derive(Debug)]
+enum Free {
+    /// Reclaimed slots, last in first out (a pop and a push: the cheapest), then the
+    /// slots never handed out, in order (`fresh..`).
+    Stack { reclaimed: Vec<u32>, fresh: usize },
+    /// Lowest first, so live entries gather at the front of the slab and a shrinking
+    /// shard can free its last chunks (`ResizePolicy::GrowShrink`).
+    Lowest(FreeSet),
+}
+
 impl SlabAlloc {
-    pub(crate) fn new() -> Self {
+    /// `compact`: hand out the lowest free slot first (for shards that shrink).
+    pub(crate) fn new(compact: bool) -> Self {
         SlabAlloc {
-            free: FreeSet::default(),
-            live: Bits::default(),
+            free: if compact {
+                Free::Lowest(FreeSet::default())
+            } else {
+                Free::Stack {
+                    reclaimed: Vec::new(),
+                    fresh: 0,
+                }
+            },
             hashes: Vec::new(),
             chunks: 0,
         }
@@ -192,25 +207,40 @@ impl SlabAlloc {
         self.hashes.len()
     }
 
-    /// Takes the lowest free slot for an entry hashed `hash`, adding a chunk when none is
-    /// free, and marks it linked; returns its handle. The caller writes the entry and
-    /// links it.
+    /// Takes a free slot for an entry hashed `hash`, adding a chunk when none is free;
+    /// returns its handle. The caller writes the entry and links it.
     ///
     /// # Panics
     /// When the slab cannot grow any more (about 2^28 entries, live and awaiting
     /// reclamation, in one shard).
     #[inline(always)]
     pub(crate) fn alloc<K, V>(&mut self, slab: &Slab<K, V>, hash: u64) -> u32 {
-        let i = match self.free.pop() {
+        let i = match self.take() {
             Some(i) => i,
             None => {
                 self.add_chunk(slab);
-                self.free.pop().expect("a new chunk has free slots")
+                self.take().expect("a new chunk has free slots")
             }
         };
-        self.live.set(i);
-        self.hashes[i] = hash;
+        debug_assert!(i < self.hashes.len());
+        // SAFETY: every slot handed out is below the capacity, which `hashes` covers.
+        *unsafe { self.hashes.get_unchecked_mut(i) } = hash;
         slab.handle(i)
+    }
+
+    #[inline(always)]
+    fn take(&mut self) -> Option<usize> {
+        match &mut self.free {
+            Free::Stack { reclaimed, fresh } => match reclaimed.pop() {
+                Some(i) => Some(i as usize),
+                None if *fresh < self.hashes.len() => {
+                    *fresh += 1;
+                    Some(*fresh - 1)
+                }
+                None => None,
+            },
+            Free::Lowest(set) => set.pop(),
+        }
     }
 
     /// Grows the slab until it has at least `slots` slots.
@@ -238,61 +268,45 @@ impl SlabAlloc {
         } else {
             self.hashes.resize(end, 0);
         }
-        self.live.resize(end);
-        self.free.grow(end);
+        if let Free::Lowest(set) = &mut self.free {
+            set.grow(end);
+        }
     }
 
-    /// Marks linked slot `h` unlinked (it is retired, not yet free).
-    #[inline]
-    pub(crate) fn unlink<K, V>(&mut self, slab: &Slab<K, V>, h: u32) {
-        let i = slab.index(h);
-        debug_assert!(self.live.get(i));
-        self.live.clear(i);
-    }
-
-    /// Marks unlinked, reclaimed slot `h` free for reuse.
+    /// Marks reclaimed slot `h` (its entry dropped or never linked) free for reuse.
     #[inline]
     pub(crate) fn free<K, V>(&mut self, slab: &Slab<K, V>, h: u32) {
         let i = slab.index(h);
-        debug_assert!(!self.live.get(i));
-        self.free.push(i);
+        match &mut self.free {
+            Free::Stack { reclaimed, .. } => reclaimed.push(i as u32),
+            Free::Lowest(set) => set.push(i),
+        }
     }
 
-    /// The hash of the entry in linked slot `h`.
+    /// The hash of the entry in slot `h` (one that holds an entry).
     #[inline]
     pub(crate) fn hash<K, V>(&self, slab: &Slab<K, V>, h: u32) -> u64 {
         self.hashes[slab.index(h)]
     }
 
-    /// The lowest linked slot at or after index `from`: its index and handle.
-    pub(crate) fn next_linked<K, V>(&self, slab: &Slab<K, V>, from: usize) -> Option<(usize, u32)> {
-        let i = self.live.next_one(from)?;
-        Some((i, slab.handle(i)))
-    }
-
-    /// Linked slots (handles) with their hashes, in index order (a sequential scan).
-    pub(crate) fn linked<'a, K, V>(
-        &'a self,
-        slab: &'a Slab<K, V>,
-    ) -> impl Iterator<Item = (u32, u64)> + 'a {
-        self.live.ones().map(|i| (slab.handle(i), self.hashes[i]))
-    }
-
-    /// Frees the last chunks while every slot in them is free, keeping the first.
+    /// Frees the last chunks while every slot in them is free, keeping the first (only
+    /// with lowest-first allocation, where the last chunks empty out).
     pub(crate) fn release_free_chunks<K, V>(&mut self, slab: &Slab<K, V>) {
+        let Free::Lowest(set) = &mut self.free else {
+            return;
+        };
         while self.chunks > 1 {
             let c = self.chunks - 1;
-            let len = slab.chunk_len(c);
-            let start = self.capacity() - len;
-            if !self.free.all_free(start, self.capacity()) {
+            let end = self.hashes.len();
+            let start = end - slab.chunk_len(c);
+            if !set.all_free(start, end) {
                 return;
             }
             slab.free_chunk(c);
             self.chunks = c;
             self.hashes.truncate(start);
             self.hashes.shrink_to_fit();
-            self.live.resize(start);
-            self.free.shrink(start);
+            set.shrink(start);
         }
     }
 
@@ -338,34 +352,6 @@ impl Bits {
     #[inline]
     fn clear(&mut self, i: usize) {
         self.words[i / 64] &= !(1 << (i % 64));
-    }
-
-    /// The lowest set bit at or after `from`.
-    fn next_one(&self, from: usize) -> Option<usize> {
-        let mut w = from / 64;
-        let mut word = *self.words.get(w)? & (!0 << (from % 64));
-        loop {
-            if word != 0 {
-                return Some(w * 64 + word.trailing_zeros() as usize);
-            }
-            w += 1;
-            word = *self.words.get(w)?;
-        }
-    }
-
-    /// The set bits, in increasing order.
-    fn ones(&self) -> impl Iterator<Item = usize> + '_ {
-        self.words.iter().enumerate().flat_map(|(w, &word)| {
-            let mut word = word;
-            core::iter::from_fn(move || {
-                if word == 0 {
-                    return None;
-                }
-                let bit = word.trailing_zeros() as usize;
-                word &= word - 1;
-                Some(w * 64 + bit)
-            })
-        })
     }
 }
 
@@ -478,34 +464,46 @@ mod tests {
 
     #[test]
     fn slab_indices_map_to_distinct_slots_across_chunks() {
-        let slab = Slab::<u32, u32>::new(4);
-        let mut alloc = SlabAlloc::new();
-        let n = 4 * (1 << 5) - 4; // chunks 0..5: 4 + 8 + 16 + 32 + 64 slots
-        let slots: Vec<u32> = (0..n).map(|i| alloc.alloc(&slab, i as u64)).collect();
-        let indices: Vec<usize> = slots.iter().map(|&h| slab.index(h)).collect();
-        assert_eq!(indices, (0..n).collect::<Vec<_>>());
-        for &i in &slots {
-            // SAFETY: each slot is freshly allocated and written once, by this thread.
-            unsafe { slab.write(i, (i, !i)) };
+        for compact in [false, true] {
+            let slab = Slab::<u32, u32>::new(4);
+            let mut alloc = SlabAlloc::new(compact);
+            let n = 4 * (1 << 5) - 4; // chunks 0..5: 4 + 8 + 16 + 32 + 64 slots
+            let slots: Vec<u32> = (0..n).map(|i| alloc.alloc(&slab, i as u64)).collect();
+            let indices: Vec<usize> = slots.iter().map(|&h| slab.index(h)).collect();
+            assert_eq!(indices, (0..n).collect::<Vec<_>>());
+            for &i in &slots {
+                // SAFETY: each slot is freshly allocated and written once, by this thread.
+                unsafe { slab.write(i, (i, !i)) };
+            }
+            let mut addrs: Vec<_> = slots.iter().map(|&i| slab.slot(i) as usize).collect();
+            for (k, &i) in slots.iter().enumerate() {
+                // SAFETY: written above, read by the writing thread.
+                assert_eq!(unsafe { slab.entry(i) }, &(i, !i));
+                assert_eq!(slab.handle(slab.index(i)), i);
+                assert_eq!(alloc.hash(&slab, i), k as u64);
+            }
+            addrs.sort_unstable();
+            addrs.dedup();
+            assert_eq!(addrs.len(), n);
+            for &i in &slots {
+                // SAFETY: written above; nobody else can reach it.
+                unsafe { slab.drop_in_place(i) };
+                alloc.free(&slab, i);
+            }
+            alloc.release_free_chunks(&slab);
+            let kept = if compact { 4 } else { alloc.capacity() };
+            assert_eq!(
+                alloc.capacity(),
+                kept,
+                "a compacting slab keeps only the first chunk"
+            );
+            // Freed slots are handed out again before the slab grows.
+            let again: Vec<u32> = (0..kept).map(|i| alloc.alloc(&slab, i as u64)).collect();
+            assert_eq!(alloc.capacity(), kept);
+            for &i in &again {
+                alloc.free(&slab, i);
+            }
+            alloc.free_all(&slab);
         }
-        let mut addrs: Vec<_> = slots.iter().map(|&i| slab.slot(i) as usize).collect();
-        for &i in &slots {
-            // SAFETY: written above, read by the writing thread.
-            assert_eq!(unsafe { slab.entry(i) }, &(i, !i));
-            assert_eq!(slab.handle(slab.index(i)), i);
-        }
-        addrs.sort_unstable();
-        addrs.dedup();
-        assert_eq!(addrs.len(), n);
-        assert_eq!(alloc.linked(&slab).count(), n);
-        for &i in &slots {
-            alloc.unlink(&slab, i);
-            // SAFETY: written above; nobody else can reach it.
-            unsafe { slab.drop_in_place(i) };
-            alloc.free(&slab, i);
-        }
-        alloc.release_free_chunks(&slab);
-        assert_eq!(alloc.capacity(), 4, "only the first chunk is kept");
-        alloc.free_all(&slab);
     }
 }

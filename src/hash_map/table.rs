@@ -226,6 +226,7 @@ impl Table {
 
     /// Places slab slot `slot` (a handle) of a key that is absent, hashed `hash`, in the first free
     /// lane of its probe. Writer only; the caller keeps the table below [`max_len`].
+    #[inline]
     pub(crate) fn insert_new(&self, hash: u64, slot: u32) {
         let home = hash as usize & self.mask;
         let mut g = home;
@@ -273,6 +274,7 @@ impl Table {
 
     /// Unlinks the entry at `(g, lane)`, whose key hashed to `hash`. Writer only; the
     /// caller retires the slab slot.
+    #[inline]
     pub(crate) fn remove_at(&self, g: usize, lane: usize, hash: u64) {
         let c = self.ctrl(g);
         // Ordering: only the writer stores, and the lock orders writers.
@@ -305,6 +307,34 @@ impl Table {
         // Ordering: Acquire pairs with the Release lane stores (as in `find`).
         let slot = self.lane(g, lane).load(Acquire);
         (slot != EMPTY).then_some(slot)
+    }
+
+    /// The first occupied slot at or after position `from` (`group * SLOTS + lane`), with
+    /// its position: for an owner that consumes the map.
+    pub(crate) fn occupied_from(&self, from: usize) -> Option<(usize, Found)> {
+        (from..self.slots()).find_map(|p| {
+            let (g, lane) = (p / SLOTS, p % SLOTS);
+            // Ordering: the caller owns the map; nothing races.
+            let slot = self.lane(g, lane).load(Relaxed);
+            (slot != EMPTY).then_some((
+                p,
+                Found {
+                    group: g,
+                    lane,
+                    slot,
+                },
+            ))
+        })
+    }
+
+    /// Empties a lane and its tag, with no overflow bookkeeping: for an owner that
+    /// consumes the map and drops the table after.
+    pub(crate) fn clear_lane(&self, g: usize, lane: usize) {
+        let c = self.ctrl(g);
+        // Ordering: the caller owns the map; nothing races.
+        c.store(c.load(Relaxed) & !(0xff << (8 * lane)), Relaxed);
+        // Ordering: as above.
+        self.lane(g, lane).store(EMPTY, Relaxed);
     }
 
     /// Every occupied `(group, lane, slot)`: the writer's view (under the lock).
