@@ -422,7 +422,9 @@ fn zero_shards_panics() {
 #[derive(Clone, Debug)]
 enum MapOp {
     Insert(u8, u16),
+    InsertUnpinned(u8, u16),
     Remove(u8),
+    RemoveUnpinned(u8),
     Get(u8),
     Update(u8),
     Compute(u8, Option<u16>),
@@ -434,8 +436,10 @@ enum MapOp {
 fn map_op() -> impl Strategy<Value = MapOp> {
     let key = 0u8..48;
     prop_oneof![
-        8 => (key.clone(), any::<u16>()).prop_map(|(k, v)| MapOp::Insert(k, v)),
-        4 => key.clone().prop_map(MapOp::Remove),
+        6 => (key.clone(), any::<u16>()).prop_map(|(k, v)| MapOp::Insert(k, v)),
+        2 => (key.clone(), any::<u16>()).prop_map(|(k, v)| MapOp::InsertUnpinned(k, v)),
+        3 => key.clone().prop_map(MapOp::Remove),
+        1 => key.clone().prop_map(MapOp::RemoveUnpinned),
         4 => key.clone().prop_map(MapOp::Get),
         2 => key.clone().prop_map(MapOp::Update),
         2 => (key.clone(), proptest::option::of(any::<u16>())).prop_map(|(k, v)| MapOp::Compute(k, v)),
@@ -473,7 +477,13 @@ proptest! {
                 MapOp::Insert(k, v) => {
                     prop_assert_eq!(m.insert(k, v).copied(), model.insert(k, v));
                 }
+                MapOp::InsertUnpinned(k, v) => {
+                    prop_assert_eq!(map.insert(k, v), model.insert(k, v).is_none());
+                }
                 MapOp::Remove(k) => prop_assert_eq!(m.remove(&k).copied(), model.remove(&k)),
+                MapOp::RemoveUnpinned(k) => {
+                    prop_assert_eq!(map.remove(&k), model.remove(&k).is_some());
+                }
                 MapOp::Get(k) => prop_assert_eq!(m.get(&k), model.get(&k)),
                 MapOp::Update(k) => {
                     let expected = model.get_mut(&k).map(|v| *v = v.wrapping_add(1)).is_some();

@@ -182,7 +182,7 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher, G> HashMapRef<'m, K, V, S, G> {
     pub fn insert_within_capacity(&self, key: K, value: V) -> Result<Option<&V>, Full<(K, V)>> {
         let hash = self.map.hash(&key);
         let shard = self.map.shard(hash);
-        shard.table().prefetch(hash);
+        shard.prefetch(hash);
         let mut w = self.map.lock(shard);
         match w.insert(&self.map.domain, hash, key, value) {
             // SAFETY: the old entry was retired after this handle pinned, so the epoch
@@ -211,7 +211,7 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher, G> HashMapRef<'m, K, V, S, G> {
     pub fn try_insert(&self, key: K, value: V) -> Result<&V, OccupiedError<'_, K, V>> {
         let hash = self.map.hash(&key);
         let shard = self.map.shard(hash);
-        shard.table().prefetch(hash);
+        shard.prefetch(hash);
         let mut w = self.map.lock(shard);
         if let Some(found) = w.find(hash, &key) {
             return Err(OccupiedError {
@@ -273,7 +273,7 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher, G> HashMapRef<'m, K, V, S, G> {
     {
         let hash = self.map.hash(key);
         let shard = self.map.shard(hash);
-        shard.table().prefetch(hash);
+        shard.prefetch(hash);
         let mut w = self.map.lock(shard);
         let found = w.find(hash, key)?;
         w.remove(&self.map.domain, found, hash);
@@ -314,7 +314,7 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher, G> HashMapRef<'m, K, V, S, G> {
     {
         let hash = self.map.hash(key);
         let shard = self.map.shard(hash);
-        shard.table().prefetch(hash);
+        shard.prefetch(hash);
         let mut w = self.map.lock(shard);
         let Some(found) = w.find(hash, key) else {
             return Ok(None);

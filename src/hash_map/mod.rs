@@ -451,14 +451,6 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
         self.hasher.hash_one(key)
     }
 
-    /// Starts loading the home group of `hash` before the caller locks `shard`; pins
-    /// only to read the table pointer safely.
-    #[inline(always)]
-    fn prefetch(&self, shard: &Shard<K, V>, hash: u64) {
-        let _guard = self.domain.pin();
-        shard.table().prefetch(hash);
-    }
-
     #[inline(always)]
     fn shard(&self, hash: u64) -> &Shard<K, V> {
         let i = (hash >> self.shard_shift) as usize & self.shard_mask;
@@ -481,6 +473,66 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
         V: Clone,
     {
         self.pin().get(key).cloned()
+    }
+
+    /// Inserts `key → value`; true if the key was new. Needs no pin (nothing is returned
+    /// by reference): a replaced value is dropped once no pinned reader can still see it
+    /// (at a later write or [`flush`](Self::flush)). [`HashMapRef::insert`] returns the
+    /// old value instead.
+    ///
+    /// ```
+    /// let map = fencepost::HashMap::<&str, u32>::new();
+    /// assert!(map.insert("a", 1));
+    /// assert!(!map.insert("a", 2));
+    /// assert_eq!(map.get_cloned("a"), Some(2));
+    /// ```
+    ///
+    /// # Panics
+    /// As [`HashMapRef::insert`].
+    #[inline]
+    pub fn insert(&self, key: K, value: V) -> bool {
+        let hash = self.hash(&key);
+        let shard = self.shard(hash);
+        shard.prefetch(hash);
+        let mut w = self.lock(shard);
+        match w.insert(&self.domain, hash, key, value) {
+            Ok(old) => old.is_none(),
+            Err(_) => {
+                drop(w);
+                self.full()
+            }
+        }
+    }
+
+    /// Removes `key`; true if it was present. Needs no pin: the value is dropped once no
+    /// pinned reader can still see it (at a later write or [`flush`](Self::flush)).
+    /// [`HashMapRef::remove`] returns it by reference instead.
+    ///
+    /// ```
+    /// let map = fencepost::HashMap::<&str, u32>::new();
+    /// map.insert("a", 1);
+    /// assert!(map.remove("a"));
+    /// assert!(!map.remove("a"));
+    /// ```
+    ///
+    /// # Panics
+    /// If called from inside a closure passed to this map's `update`, `compute`,
+    /// `get_or_insert_with` or `retain`.
+    #[inline]
+    pub fn remove<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        let shard = self.shard(hash);
+        shard.prefetch(hash);
+        let mut w = self.lock(shard);
+        let Some(found) = w.find(hash, key) else {
+            return false;
+        };
+        w.remove(&self.domain, found, hash);
+        true
     }
 
     /// Whether `key` is present.
@@ -521,7 +573,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
     {
         let hash = self.hash(key);
         let shard = self.shard(hash);
-        self.prefetch(shard, hash);
+        shard.prefetch(hash);
         let mut w = self.lock(shard);
         let Some(found) = w.find(hash, key) else {
             return false;
@@ -558,7 +610,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> HashMap<K, V, S> {
     {
         let hash = self.hash(&key);
         let shard = self.shard(hash);
-        self.prefetch(shard, hash);
+        shard.prefetch(hash);
         let mut w = self.lock(shard);
         let found = w.find(hash, &key);
         // SAFETY: linked, and used only while the lock is held.

@@ -3,7 +3,7 @@
 
 use super::epoch::{Bag, Domain};
 use super::slab::{Slab, SlabAlloc};
-use super::table::{Found, Table, groups_for};
+use super::table::{Found, GROUP_BYTES, Table, groups_for};
 use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::sync::atomic::{AtomicPtr, AtomicUsize};
 use crate::{Mutex, MutexGuard};
@@ -60,6 +60,10 @@ unsafe impl Send for RetiredTable {}
 /// take the line that every reader of the shard needs.
 pub(crate) struct Shard<K, V> {
     table: AtomicPtr<Table>,
+    /// The current table's groups and mask, for `prefetch` without a pin: a writer
+    /// prefetches before locking, and a stale pair only prefetches a useless line.
+    groups: AtomicPtr<u8>,
+    mask: AtomicUsize,
     slab: Slab<K, V>,
     written: CachePadded<Written>,
 }
@@ -74,8 +78,11 @@ impl<K, V> Shard<K, V> {
     /// A shard with a table of `groups` groups and a slab whose first chunk holds `base`
     /// entries (allocated on the first insert).
     pub(crate) fn new(groups: usize, base: usize, policy: Resize) -> Self {
+        let table = Table::new(groups);
         Shard {
-            table: AtomicPtr::new(Box::into_raw(Box::new(Table::new(groups)))),
+            groups: AtomicPtr::new(table.groups_ptr()),
+            mask: AtomicUsize::new(groups - 1),
+            table: AtomicPtr::new(Box::into_raw(Box::new(table))),
             slab: Slab::new(base),
             written: CachePadded::new(Written {
                 len: AtomicUsize::new(0),
@@ -101,6 +108,16 @@ impl<K, V> Shard<K, V> {
         // SAFETY: the table pointer is never null; a replaced table is retired, so it
         // stays valid while the caller is pinned.
         unsafe { &*t }
+    }
+
+    /// Asks the CPU to start loading the home group of `hash` in the current table: no
+    /// pin needed, as nothing is read through the pointers (a prefetch never faults).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, hash: u64) {
+        // Relaxed: a hint; a stale or mismatched pair prefetches some other line.
+        let base = self.groups.load(Relaxed);
+        let mask = self.mask.load(Relaxed);
+        super::table::prefetch(base.wrapping_add((hash as usize & mask) * GROUP_BYTES));
     }
 
     pub(crate) fn slab(&self) -> &Slab<K, V> {
@@ -571,6 +588,9 @@ impl<'a, K, V> Locked<'a, K, V> {
 
     /// Publishes `table` in place of the current one and retires the old one.
     fn publish(&mut self, domain: &Domain, table: Table) {
+        // Relaxed: prefetch hints (see `Shard::prefetch`).
+        self.shard.groups.store(table.groups_ptr(), Relaxed);
+        self.shard.mask.store(table.groups() - 1, Relaxed);
         // Ordering: only the writer stores the pointer, and the lock orders writers.
         let old = self.shard.table.load(Relaxed);
         let new = Box::into_raw(Box::new(table));

@@ -99,6 +99,9 @@ pub(crate) struct Found {
     pub(crate) slot: u32,
 }
 
+/// Bytes of a group.
+pub(crate) const GROUP_BYTES: usize = size_of::<Group>();
+
 /// One group: a tag word and its index lanes, in one aligned half cache line.
 #[repr(C, align(32))]
 struct Group {
@@ -136,6 +139,11 @@ impl Table {
 
     pub(crate) fn groups(&self) -> usize {
         self.mask + 1
+    }
+
+    /// The address of the first group (for prefetch hints).
+    pub(crate) fn groups_ptr(&self) -> *mut u8 {
+        self.groups.as_ptr().cast_mut().cast()
     }
 
     pub(crate) fn slots(&self) -> usize {
