@@ -31,6 +31,8 @@ mod std_impl {
 
     use core::mem::MaybeUninit;
     pub(crate) use std::sync::Arc;
+    #[cfg(test)]
+    pub(crate) use std::thread;
     pub(crate) use std::thread::panicking;
     pub(crate) use std::thread_local;
 

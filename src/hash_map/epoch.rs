@@ -734,7 +734,7 @@ mod tests {
         let mut ready = Vec::new();
         let (stamp, now) = d.collect();
         bag.collect(stamp, now, |x| ready.push(x));
-        std::thread::scope(|s| {
+        crate::sync::thread::scope(|s| {
             s.spawn(move || drop(g));
         });
         for _ in 0..3 {
@@ -750,7 +750,7 @@ mod tests {
         // other tests of this binary run a few threads at the same time.
         let id_of = || THREAD.with(Thread::enter_and_leave);
         let most = (0..300)
-            .map(|_| std::thread::spawn(id_of).join().unwrap())
+            .map(|_| crate::sync::thread::spawn(id_of).join().unwrap())
             .max()
             .unwrap();
         assert!(most < 100, "thread ids grew to {most}");
