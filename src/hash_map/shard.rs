@@ -3,7 +3,7 @@
 
 use super::epoch::{Bag, Domain};
 use super::slab::{Slab, SlabAlloc};
-use super::table::{Found, GROUP_BYTES, Table, groups_for};
+use super::table::{Found, GROUP_BYTES, Probe, Table, groups_for};
 use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::sync::atomic::{AtomicPtr, AtomicUsize};
 use crate::{Mutex, MutexGuard};
@@ -370,12 +370,21 @@ impl<'a, K, V> Locked<'a, K, V> {
     where
         K: Eq,
     {
-        if let Some(found) = self.find(hash, &key) {
-            self.replace(domain, found, hash, key, value);
-            return Ok(Some(found.slot));
+        let slab = &self.shard.slab;
+        let probe = self.table().probe(hash, |slot| {
+            // SAFETY: under the lock, a handle read from a lane is a linked entry.
+            unsafe { slab.entry(slot) }.0 == key
+        });
+        match probe {
+            Probe::Found(found) => {
+                self.replace(domain, found, hash, key, value);
+                Ok(Some(found.slot))
+            }
+            Probe::Absent { home_lane } => {
+                self.insert_absent_at(domain, hash, key, value, home_lane)?;
+                Ok(None)
+            }
         }
-        self.insert_absent(domain, hash, key, value)?;
-        Ok(None)
     }
 
     /// Links a new entry for a key the caller found absent under this lock; `Err` gives
@@ -388,15 +397,34 @@ impl<'a, K, V> Locked<'a, K, V> {
         key: K,
         value: V,
     ) -> Result<u32, (K, V)> {
+        self.insert_absent_at(domain, hash, key, value, None)
+    }
+
+    /// As [`insert_absent`](Self::insert_absent), with the empty home lane the caller's
+    /// probe found, if any.
+    #[inline]
+    fn insert_absent_at(
+        &mut self,
+        domain: &Domain,
+        hash: u64,
+        key: K,
+        value: V,
+        mut home_lane: Option<usize>,
+    ) -> Result<u32, (K, V)> {
         let len = self.len();
         if len >= self.table().max_len() {
             if self.w.policy == Resize::Fixed {
                 return Err((key, value));
             }
             self.grow(domain, len + 1);
+            // The probe's lane was in the old table.
+            home_lane = None;
         }
         let slot = self.write(hash, key, value);
-        self.table().insert_new(hash, slot);
+        match home_lane {
+            Some(lane) => self.table().insert_at_home(hash, lane, slot),
+            None => self.table().insert_new(hash, slot),
+        }
         self.set_len(len + 1);
         Ok(slot)
     }

@@ -91,6 +91,14 @@ pub(crate) fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
+/// What a writer's [`Table::probe`] found.
+pub(crate) enum Probe {
+    /// The key, here.
+    Found(Found),
+    /// No such key; the first empty lane of its home group, if any.
+    Absent { home_lane: Option<usize> },
+}
+
 /// Where a key sits: group, lane and slab slot handle.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Found {
@@ -230,6 +238,36 @@ impl Table {
             g = (g + 1) & mask;
         }
         None
+    }
+
+    /// The writer's probe for an insert: the key's slot if `is_key` accepts one, else
+    /// the first empty lane of the key's home group, if it has one (where `insert_new`
+    /// would put it, with no overflow count to raise). One pass instead of two.
+    #[inline]
+    pub(crate) fn probe(&self, hash: u64, mut is_key: impl FnMut(u32) -> bool) -> Probe {
+        let home = hash as usize & self.mask;
+        // Ordering: only the writer stores, and the lock orders writers.
+        let empty = match_empty(self.ctrl(home).load(Relaxed));
+        match self.find(hash, |f| is_key(f.slot).then_some(f)) {
+            Some(found) => Probe::Found(found),
+            None => Probe::Absent {
+                home_lane: (empty != 0).then(|| (empty.trailing_zeros() / 8) as usize),
+            },
+        }
+    }
+
+    /// Places slab slot `slot` of an absent key in empty `lane` of its home group (from
+    /// [`probe`](Self::probe) under the same lock). Writer only.
+    #[inline]
+    pub(crate) fn insert_at_home(&self, hash: u64, lane: usize, slot: u32) {
+        let g = hash as usize & self.mask;
+        self.set(g, lane, slot);
+        let c = self.ctrl(g);
+        // Ordering: only the writer stores, and the lock orders writers.
+        let ctrl = c.load(Relaxed);
+        debug_assert_eq!(ctrl >> (8 * lane) & 0xff, 0, "the lane is empty");
+        // Ordering: Relaxed, as the tag store in `insert_new`.
+        c.store(ctrl | u64::from(tag(hash)) << (8 * lane), Relaxed);
     }
 
     /// Places slab slot `slot` (a handle) of a key that is absent, hashed `hash`, in the first free
