@@ -174,7 +174,10 @@ pub(crate) struct SlabAlloc {
     chunks: usize,
 }
 
-/// How free slots are found.
+/// How free slots are found. A stack costs a push and a pop; an earlier design kept a
+/// bitmap of linked slots and handed out the lowest free slot for every policy, and the
+/// bitmaps cost a remove 49 instructions and 0.9 D1 misses (callgrind, 512K keys,
+/// foldhash: 268 -> 219 instructions, 3.33 -> 2.44 misses per remove).
 #[derive(Debug)]
 enum Free {
     /// Reclaimed slots, last in first out (a pop and a push: the cheapest), then the
