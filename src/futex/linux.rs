@@ -1,5 +1,6 @@
 //! Linux: the `futex` and `membarrier` system calls.
 
+use super::unix::{deadline_after, errno};
 use core::sync::atomic::Ordering::Relaxed;
 use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering, compiler_fence, fence};
 use std::time::Duration;
@@ -54,6 +55,35 @@ pub(super) fn wake_n(word: &AtomicU32, n: u32) -> u32 {
     u32::try_from(woken).unwrap_or(0)
 }
 
+/// `FUTEX_CMP_REQUEUE`: if `*from == expected`, wake one sleeper of `from` and move
+/// the rest to `to`. Miri's futex shim has no requeue: there the caller wakes all.
+pub(super) fn requeue(from: &AtomicU32, expected: u32, to: *const AtomicU32) -> bool {
+    if !can_requeue() {
+        return false;
+    }
+    // SAFETY: `from.as_ptr()` is a live, aligned u32 borrowed for the call. `to` is
+    // only a key for a private futex: the kernel checks its alignment and range and
+    // never reads or writes it, so it may dangle. The fourth argument is not a
+    // pointer for FUTEX_CMP_REQUEUE but `val2`, the most sleepers to move.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            from.as_ptr(),
+            libc::FUTEX_CMP_REQUEUE | libc::FUTEX_PRIVATE_FLAG,
+            1 as libc::c_int,
+            i32::MAX as libc::c_long,
+            to as *mut u32,
+            expected,
+        )
+    };
+    // EAGAIN: the word moved on. Any other failure: the caller's wake-all is correct.
+    r >= 0
+}
+
+pub(super) const fn can_requeue() -> bool {
+    !cfg!(miri)
+}
+
 /// Online CPUs (`sysconf(_SC_NPROCESSORS_ONLN)`), read once; 0 means not read yet.
 static ONLINE_CPUS: AtomicUsize = AtomicUsize::new(0);
 
@@ -87,28 +117,6 @@ fn wake(word: &AtomicU32, count: i32) -> libc::c_long {
             count,
         )
     }
-}
-
-fn deadline_after(timeout: Duration) -> Option<libc::timespec> {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid, writable timespec; CLOCK_MONOTONIC always exists.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
-    assert_eq!(r, 0, "clock_gettime(CLOCK_MONOTONIC) failed");
-    let secs = libc::time_t::try_from(timeout.as_secs()).ok()?;
-    let mut tv_sec = now.tv_sec.checked_add(secs)?;
-    let mut tv_nsec = now.tv_nsec + libc::c_long::from(timeout.subsec_nanos() as i32);
-    if tv_nsec >= 1_000_000_000 {
-        tv_nsec -= 1_000_000_000;
-        tv_sec = tv_sec.checked_add(1)?;
-    }
-    Some(libc::timespec { tv_sec, tv_nsec })
-}
-
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
 // --- asymmetric fences --------------------------------------------------------------
