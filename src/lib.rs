@@ -9,6 +9,7 @@
 //! | [`spsc`] | bounded single-producer single-consumer queue | Yodaiken's wrap bit: all `n` slots used, any `n >= 1`; no fence or locked instruction on `push`/`pop` ([memory ordering](spsc#memory-ordering)) |
 //! | `mutex` | [`Mutex<T>`], [`RawMutex`] | Drepper's three-state futex word (unlocked / locked / contended), one CAS to lock and one swap to unlock when uncontended, a bounded spin only while nobody sleeps; a waiter that slept 1 ms gets the lock handed to it ([memory ordering](Mutex#memory-ordering)) |
 //! | [`condvar`] | [`Condvar`] for [`Mutex`] | std's futex sequence word plus a waiter count (a notify with nobody waiting is one load); `notify_all` wakes one waiter and requeues the rest onto the mutex's futex word (`FUTEX_CMP_REQUEUE`), so they leave one per unlock instead of stampeding ([memory ordering](condvar#memory-ordering)) |
+//! | [`rwlock`] | [`RwLock<T>`], [`RawRwLock`] | a 64-bit futex state: readers take it with one `fetch_add` (no CAS loop), a waiting writer shuts out newcomers and waits only for the readers inside, and its release admits every reader that waited (phase-fair: neither side starves) ([memory ordering](rwlock#memory-ordering)) |
 //! | [`semaphore`] | counting [`Semaphore`] | permits and a sleepers bit in one 32-bit futex word: returning a permit and learning whether anyone sleeps is one `fetch_add`; bounded spin, then sleep; timed-out waiters withdraw ([memory ordering](semaphore#memory-ordering)) |
 //! | [`barrier`] | reusable [`Barrier`] | arrival count, sleepers bit and generation in one word, so arriving, withdrawing on timeout and releasing a generation are each one CAS; spin, then futex; wrap-around cannot release early ([memory ordering](barrier#memory-ordering)) |
 //! | [`hash_map`] | concurrent [`HashMap<K, V, S>`] | sharded single-writer tables of 64-byte groups (a control word of tags matched SWAR-style, so a miss reads one cache line); wait-free readers that never lock, retry or write beyond an epoch pin; an epoch scheme of its own in which only writers free; closures run exactly once under the shard lock ([memory ordering](hash_map#memory-ordering)) |
@@ -30,6 +31,7 @@ pub mod condvar;
 mod futex;
 pub mod hash_map;
 mod mutex;
+pub mod rwlock;
 pub mod semaphore;
 pub mod seqlock;
 pub mod spsc;
@@ -39,6 +41,7 @@ pub use barrier::{Barrier, BarrierTimeout, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use hash_map::HashMap;
 pub use mutex::{Mutex, MutexGuard, RawMutex};
+pub use rwlock::{RawRwLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{Semaphore, SemaphorePermit};
 pub use seqlock::SeqLock;
 
