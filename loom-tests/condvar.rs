@@ -1,12 +1,12 @@
 //! loom models of `fencepost::Condvar` with `fencepost::Mutex`: no lost wake-up with
-//! the notify inside or after the critical section, `notify_all` through the requeue
-//! onto the mutex word (requeued waiters are woken one per unlock), timed waits, two
-//! mutexes, and a broken twin that loom must reject.
+//! the notify inside or after the critical section, `notify_all` with two waiters (who
+//! may then sleep on the mutex), timed waits, two mutexes, and a broken twin that loom
+//! must reject.
 //!
 //! Run: `RUSTFLAGS="--cfg fencepost_loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release
 //! --test loom_condvar`. The flag lives in the mutex's loom `UnsafeCell`, so a read not
 //! ordered after the write is a loom causality error; a waiter nobody wakes is a loom
-//! deadlock (the loom futex really sleeps, and models `FUTEX_CMP_REQUEUE`).
+//! deadlock (the loom futex really sleeps).
 #![cfg(fencepost_loom)]
 
 use fencepost::{Condvar, Mutex};
@@ -73,9 +73,9 @@ fn notify_one_after_the_critical_section_wakes_the_waiter() {
 }
 
 fn two_waiters_notify_all(notify_inside: bool) {
-    // Two waiters may both sleep on the condvar word: `notify_all` then wakes one and
-    // requeues the other onto the mutex word, where only an unlock wakes it. Whatever
-    // the interleaving, both must get through.
+    // Two waiters may both sleep on the condvar word: `notify_all` wakes both, and the
+    // one that finds the mutex taken sleeps on the mutex word, where only an unlock
+    // wakes it. Whatever the interleaving, both must get through.
     loom::model(move || {
         let s = shared();
         let waiters: Vec<_> = (0..2)
@@ -102,9 +102,9 @@ fn notify_all_after_the_critical_section_releases_both_waiters() {
 }
 
 #[test]
-fn a_requeued_waiter_is_woken_by_the_unlock_of_a_thread_that_holds_the_mutex() {
+fn a_woken_waiter_gets_the_mutex_after_the_notifier_releases_it() {
     // One waiter sleeps; the notifier holds the lock across `notify_all` and a further
-    // critical section, so the requeued (or woken) waiter must wait for that unlock.
+    // critical section, so the woken waiter must wait (and may sleep) for that unlock.
     loom::model(|| {
         let s = shared();
         let waiter = {
@@ -144,8 +144,7 @@ fn a_timed_waiter_returns_timed_out_or_with_the_flag() {
 
 #[test]
 fn waiters_of_two_mutexes_are_both_released() {
-    // The second mutex turns requeueing off: `notify_all` must then wake both (a waiter
-    // requeued onto the other mutex's word would be stranded: a loom deadlock).
+    // One condvar, a waiter on each of two mutexes: `notify_all` must release both.
     loom::model(|| {
         let cv = Arc::new(Condvar::new());
         let flags: Vec<_> = (0..2).map(|_| Arc::new(Mutex::new(false))).collect();

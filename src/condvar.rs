@@ -1,47 +1,52 @@
 //! A condition variable for [`fencepost::Mutex`](crate::Mutex): a futex sequence word,
-//! a waiter count so that a notify with nobody waiting costs one load, and a
-//! `notify_all` that requeues the sleepers onto the mutex instead of waking them all to
-//! fight for it.
+//! and a waiter count so that a notify with nobody waiting costs one load.
 //!
 //! # Algorithm
 //!
-//! The core is std's futex condvar (`sys/sync/condvar/futex.rs`): a waiter reads the
-//! sequence word while it still holds the mutex, unlocks, and sleeps while the word
-//! still holds what it read; a notify bumps the word and wakes. Two additions:
-//!
-//! - **A waiter count** (as in *Rust Atomics and Locks*, ch. 9): a waiter counts itself
-//!   before unlocking and uncounts itself when its futex wait returns, and a notify
-//!   that reads 0 returns without a system call (std always makes one).
-//! - **Requeue** (glibc's old `pthread_cond_broadcast`, parking_lot's `notify_all`):
-//!   `notify_all` wakes one sleeper and moves the others, with one
-//!   `FUTEX_CMP_REQUEUE`, from the condvar's word onto the mutex's word. They then
-//!   leave one at a time, each woken by the previous owner's unlock, instead of all
-//!   waking at once to find the mutex taken and go back to sleep on it (the thundering
-//!   herd). A thread that has slept on the condvar word may thus have slept on the
-//!   mutex word too, and may have consumed a wake-up that was to pass the mutex down
-//!   the queue of its sleepers, so it re-locks as a mutex waiter that has slept does:
-//!   `UNLOCKED → CONTENDED`, and its unlock wakes the next sleeper (glibc's
-//!   `lll_cond_lock` did the same). The price is one `futex_wake` that may find nobody
-//!   on the unlock after a wait that slept.
-//!
-//! The condvar remembers the mutex of its first wait (`mutex`, set once). Waiting with
-//! another mutex later is allowed (one after another, as with std's): that waiter sets
-//! the sticky `MIXED` bit in the sequence word, and from then on `notify_all` wakes
-//! every sleeper instead of requeueing, since a sleeper moved onto the wrong mutex's
-//! word would be woken by nobody. The bit is in the futex word itself so that the
-//! kernel's compare in `FUTEX_CMP_REQUEUE` sees it: a sleeper that set it sleeps on a
-//! value the notifier's expected value lacks, so the requeue fails and the notifier
-//! wakes everyone instead.
+//! std's futex condvar (`sys/sync/condvar/futex.rs`): a waiter reads the sequence word
+//! while it still holds the mutex, unlocks, and sleeps while the word still holds what
+//! it read; a notify bumps the word and wakes one sleeper, or all of them. Plus a
+//! **waiter count** (as in *Rust Atomics and Locks*, ch. 9): a waiter counts itself
+//! before unlocking and uncounts itself when its futex wait returns, and a notify that
+//! reads 0 returns without a system call (std always makes one).
 //!
 //! | field | meaning |
 //! |---|---|
-//! | `seq` bit 0 (`MIXED`) | a second mutex has been used: requeue is off for good |
-//! | `seq` bits 1..=31 | notifications so far (wrapping) |
+//! | `seq` | the futex word: notifications so far (wrapping) |
 //! | `waiters` | threads between counting themselves (mutex held) and the return of their futex wait |
-//! | `mutex` | the futex word of the first mutex waited with (null before the first wait) |
 //!
-//! Where the platform cannot requeue (everywhere but Linux, and under Miri), or
-//! after `MIXED`, `notify_all` wakes all sleepers, which then take the mutex in turn.
+//! ## Why `notify_all` wakes everyone rather than requeueing
+//!
+//! A requeue (`FUTEX_CMP_REQUEUE`: wake one, move the rest onto the mutex's futex word,
+//! as glibc's old `pthread_cond_broadcast` and parking_lot do) avoids waking threads
+//! only to find the mutex taken. It was built and loom-checked here (commit 2211b7c,
+//! "Condvar: … notify_all requeues onto the mutex word") and measured against waking
+//! all, with two variants: wake as many as there are CPUs and requeue the rest; and
+//! requeue only while the mutex is held, else wake all (which needs the notifier to
+//! keep the waiters' mutex alive while it looks at it). A barrier built on a mutex and
+//! a condvar (`benches/workloads/condvar.rs`), 2-vCPU KVM guest under load 3–4, medians
+//! of 5 interleaved runs, ns per generation:
+//!
+//! | regime | wake all | requeue | wake CPUs, requeue rest | std | parking_lot |
+//! |---|---:|---:|---:|---:|---:|
+//! | 4 threads, notify after unlock | **22 700** | 43 400 | 37 800 | 22 700 | 28 300 |
+//! | 8 threads, notify after unlock | **41 700** | 87 100 | 55 400 | 41 400 | 56 400 |
+//! | 4 threads, notify under the lock | 30 300 | 59 400 | 37 300 | 36 900 | **28 600** |
+//! | 8 threads, notify under the lock | 78 500 | 84 300 | 62 800 | 87 700 | **56 800** |
+//! | 4 threads, under the lock, then ~20 µs held | 57 400 | 60 600 | 55 000 | 64 000 | **50 500** |
+//! | 8 threads, under the lock, then ~20 µs held | 99 200 | 98 000 | 82 900 | 134 500 | **81 200** |
+//!
+//! "Requeue only while held" (another run, load ~5) was 2.0x and 2.8x slower than
+//! waking all with the notify after the unlock (the mutex is often held by a thread of
+//! the next generation by then) and within noise of it under the lock. A requeue
+//! chains the wake-ups: each requeued waiter is woken only by the unlock of the one
+//! before, so N waiters pay N wake-up latencies one after another (tens of µs each on
+//! this VM, the halt exit of an idle vCPU), where waking all overlaps them. Woken
+//! threads that find the mutex held do not all spin: the mutex spins only while nobody
+//! is marked asleep, so the others mark it contended and sleep, and its unlocks then
+//! wake them one at a time, as a requeue would. So the code stays std's: best or tied
+//! with the notify after the unlock (std's `Barrier` does that), and 1.0–1.4x behind
+//! parking_lot under the lock with more waiters than cores, where the herd shows.
 //!
 //! # Memory ordering
 //!
@@ -54,25 +59,21 @@
 //!   notifier's lock, so the notifier's later load of `waiters` sees the count (or a
 //!   later value), and its bump of `seq` comes after the waiter's read in the word's
 //!   order: the waiter's `futex_wait` either sees the new value or is asleep when the
-//!   wake (or requeue) comes. A notify made without ever taking the mutex after
-//!   changing the condition can be lost, with this condvar as with any.
+//!   wake comes. A notify made without ever taking the mutex after changing the
+//!   condition can be lost, with this condvar as with any.
 //! - *The waiter count* only gates the system call: a stale non-zero value costs one
 //!   wake that finds nobody. It can read zero only if no waiter counted itself before
 //!   the notifier's critical section (previous point).
-//! - *Requeue to the right mutex* needs no ordering either: `mutex` is written once,
-//!   and a waiter of another mutex sets `MIXED` with a read-modify-write of `seq` before
-//!   it reads the value it sleeps on, so by coherence of that one word it sleeps on a
-//!   value with `MIXED`, and `FUTEX_CMP_REQUEUE` (which compares the word and moves
-//!   sleepers atomically) fails while it sleeps there. A notifier that reads a stale
-//!   null `mutex` wakes everyone, which is always correct.
 //! - The futex orders nothing (`futex/mod.rs`): a woken waiter retakes the mutex, whose
 //!   Acquire is what publishes the notifier's changes to it.
+//!
+//! Nothing in the condvar refers to the mutex, so one condvar may serve different
+//! mutexes one after another, or even at once.
 //!
 //! # Spurious wake-ups
 //!
 //! `wait` and `wait_timeout` may return without a notify: when `futex_wait` returns
-//! spuriously, when the word changed for a notify meant for another waiter, or when
-//! a requeued waiter is woken by an unlock of the mutex. Always wait in a loop on the
+//! spuriously, or when the word changed for a notify meant for another waiter. Always wait in a loop on the
 //! condition, or use [`Condvar::wait_while`] / [`Condvar::wait_timeout_while`].
 //! A notification wakes only waiters that had begun waiting before it, and the
 //! sequence word wraps after 2^31 notifies: a waiter that reads it and is then
@@ -86,25 +87,20 @@
 //! | `notify_one` / `notify_all`, nobody waiting | `mov` + `test` + `jne` | `ldr` + `cbnz` |
 //! | `wait` (besides the unlock, the sleep and the re-lock) | `lock xadd` (count), `mov` (read `seq`), `lock xadd` (uncount) | `ldadd` ×2 (LSE; outline-atomics helpers otherwise), `ldr` |
 
+use crate::backoff::time_left;
 use crate::futex;
 use crate::mutex::{MutexGuard, RawMutex};
+use crate::sync::atomic::AtomicU32;
 use crate::sync::atomic::Ordering::Relaxed;
-use crate::sync::atomic::{AtomicPtr, AtomicU32};
 use core::fmt;
-use core::ptr;
 use std::time::{Duration, Instant};
-
-/// `seq` bit 0: waits have used more than one mutex; `notify_all` wakes everyone.
-const MIXED: u32 = 1;
-/// One notification, in `seq` units.
-const NOTIFIED: u32 = 2;
 
 /// A condition variable: lets threads sleep until another thread changes the state a
 /// [`Mutex`](crate::Mutex) protects and notifies them.
 ///
 /// Works with [`fencepost::Mutex`](crate::Mutex) and its [`MutexGuard`]: the wait calls
 /// take the guard and give it back (no `LockResult`: nothing is poisoned). One condvar
-/// may serve different mutexes one after another. Waits may wake spuriously: see the
+/// may serve different mutexes. Waits may wake spuriously: see the
 /// [module docs](self#spurious-wake-ups), which also give the algorithm and the
 /// [memory ordering](self#memory-ordering).
 ///
@@ -130,14 +126,11 @@ const NOTIFIED: u32 = 2;
 /// setter.join().unwrap();
 /// ```
 pub struct Condvar {
-    /// The futex word: notifications in bits 1..=31, `MIXED` in bit 0.
+    /// The futex word: notifications so far (wrapping).
     seq: AtomicU32,
     /// Threads that counted themselves (mutex held) and whose futex wait has not yet
     /// returned.
     waiters: AtomicU32,
-    /// The futex word of the first mutex waited with; null before the first wait.
-    /// Written once; only an address for `FUTEX_CMP_REQUEUE`, never dereferenced here.
-    mutex: AtomicPtr<AtomicU32>,
 }
 
 /// Whether a timed wait returned because its time ran out.
@@ -179,7 +172,6 @@ impl Condvar {
         Self {
             seq: AtomicU32::new(0),
             waiters: AtomicU32::new(0),
-            mutex: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -190,7 +182,6 @@ impl Condvar {
         Self {
             seq: AtomicU32::new(0),
             waiters: AtomicU32::new(0),
-            mutex: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -362,11 +353,9 @@ impl Condvar {
         }
     }
 
-    /// Wakes every thread waiting on this condvar.
-    ///
-    /// On Linux one of them is woken and the others are moved onto the mutex's futex
-    /// word, to be woken one by one as the mutex is unlocked (see the
-    /// [module docs](self#algorithm)).
+    /// Wakes every thread waiting on this condvar (with one system call; see the
+    /// [module docs](self#why-notify_all-wakes-everyone-rather-than-requeueing) for why
+    /// they are not requeued onto the mutex).
     ///
     /// # Examples
     ///
@@ -392,71 +381,38 @@ impl Condvar {
 
     #[cold]
     fn notify_one_slow(&self) {
-        self.seq.fetch_add(NOTIFIED, Relaxed);
+        self.seq.fetch_add(1, Relaxed);
         futex::wake_one(&self.seq);
     }
 
     #[cold]
     fn notify_all_slow(&self) {
-        let seq = self.seq.fetch_add(NOTIFIED, Relaxed).wrapping_add(NOTIFIED);
-        let mutex = self.mutex.load(Relaxed);
-        // The requeue fails (and we wake everyone) if `seq` has moved on since our bump:
-        // a later notify, or a waiter of another mutex setting MIXED.
-        if seq & MIXED != 0 || mutex.is_null() || !futex::requeue(&self.seq, seq, mutex) {
-            futex::wake_all(&self.seq);
-        }
+        self.seq.fetch_add(1, Relaxed);
+        futex::wake_all(&self.seq);
     }
 
     /// The wait itself, on the locked `raw`: returns with `raw` locked again, and
     /// `true` if `deadline` passed.
     fn wait_raw(&self, raw: &RawMutex, deadline: Option<Instant>) -> bool {
-        self.bind(raw.word());
         // Counted and read while the mutex is held: see "No lost wake-up".
         self.waiters.fetch_add(1, Relaxed);
         let seq = self.seq.load(Relaxed);
         // SAFETY: the caller's guard owns the lock on `raw`, and we lock it again below
         // before the guard is used or dropped; nothing in between can panic.
         unsafe { raw.unlock() };
-        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let (slept, timed_out) = if timeout == Some(Duration::ZERO) {
-            (false, true)
-        } else if self.seq.load(Relaxed) != seq {
-            // Notified already: no futex call, so no requeue and no consumed wake-up.
-            (false, false)
-        } else {
-            (true, !futex::wait(&self.seq, seq, timeout))
+        let timed_out = match deadline {
+            None => {
+                futex::wait(&self.seq, seq, None);
+                false
+            }
+            Some(deadline) => match time_left(deadline) {
+                Some(left) => !futex::wait(&self.seq, seq, Some(left)),
+                None => true,
+            },
         };
         self.waiters.fetch_sub(1, Relaxed);
-        if slept && futex::can_requeue() {
-            raw.lock_after_sleep();
-        } else {
-            raw.lock();
-        }
+        raw.lock();
         timed_out
-    }
-
-    /// Records the mutex of this wait; a second one turns requeueing off for good.
-    fn bind(&self, word: &AtomicU32) {
-        let word = ptr::from_ref(word).cast_mut();
-        let bound = self.mutex.load(Relaxed);
-        if bound == word {
-            return;
-        }
-        if bound.is_null() {
-            match self
-                .mutex
-                .compare_exchange(ptr::null_mut(), word, Relaxed, Relaxed)
-            {
-                Ok(_) => return,
-                Err(now) if now == word => return,
-                Err(_) => {}
-            }
-        }
-        // Before this thread reads the value it sleeps on: see "Requeue to the right
-        // mutex" in the module docs.
-        if self.seq.load(Relaxed) & MIXED == 0 {
-            self.seq.fetch_or(MIXED, Relaxed);
-        }
     }
 }
 

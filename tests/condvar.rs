@@ -1,6 +1,6 @@
 //! `fencepost::Condvar` with real threads: std's own condvar tests (`std/tests/sync/
 //! condvar.rs`) adapted to guards without poisoning, then what this condvar adds:
-//! requeue under stress, timed waiters among requeued ones, several mutexes, huge
+//! notify_all under stress, timed waiters among woken ones, several mutexes, huge
 //! timeouts, panicking conditions.
 
 use fencepost::{Condvar, Mutex, WaitTimeoutResult};
@@ -270,8 +270,7 @@ fn one_condvar_serves_different_mutexes_one_after_another() {
 
 #[test]
 fn waiters_of_two_mutexes_at_once_are_all_woken() {
-    // Not "one after another": both groups wait together. The condvar stops requeueing
-    // (a sleeper moved onto the other mutex's word would be stranded) and wakes all.
+    // Not "one after another": both groups wait together on the one condvar.
     let (a, b) = (Mutex::new(false), Mutex::new(false));
     let c = Condvar::new();
     thread::scope(|s| {
@@ -337,10 +336,10 @@ fn producers_and_consumers_lose_nothing_with_notify_all() {
 }
 
 #[test]
-fn requeued_waiters_all_get_the_mutex_round_after_round() {
-    // Every round: N waiters sleep, the notifier (holding the lock, the usual case)
-    // bumps the round and notifies all; every waiter must get through in turn, with
-    // the requeued ones woken one per unlock.
+fn notified_waiters_all_get_the_mutex_round_after_round() {
+    // Every round: N waiters sleep, the notifier bumps the round and notifies all (in
+    // alternate rounds while holding the lock, so the woken find it taken and sleep on
+    // the mutex); every waiter must get through in turn.
     const N: usize = 6;
     let rounds = scaled(300);
     let state = Mutex::new((0usize, 0usize)); // (round, arrived)
@@ -374,9 +373,9 @@ fn requeued_waiters_all_get_the_mutex_round_after_round() {
 }
 
 #[test]
-fn timed_waiters_among_requeued_ones_strand_nobody() {
-    // Half the waiters use short timeouts, so some time out on the condvar word and
-    // some on the mutex word after a requeue; the others must still all get through.
+fn timed_waiters_among_notified_ones_strand_nobody() {
+    // Half the waiters use short timeouts, so some time out while others are woken;
+    // every one of them must still get through every round.
     let rounds = scaled(200);
     let state = Mutex::new(0usize);
     let cv = Condvar::new();
@@ -405,9 +404,9 @@ fn timed_waiters_among_requeued_ones_strand_nobody() {
 }
 
 #[test]
-fn the_mutex_still_excludes_after_requeues() {
-    // Waiters woken through the mutex word count in a critical section that a torn
-    // update would show.
+fn the_mutex_still_excludes_after_notify_all() {
+    // Four waiters woken at once then count in a critical section that a torn update
+    // would show.
     let state = Mutex::new((false, 0u64, 0u64));
     let cv = Condvar::new();
     let n = scaled(2_000) as u64;

@@ -71,13 +71,3 @@ pub(super) fn wake_all(word: &AtomicU32) {
     drop(b.lock.lock().unwrap_or_else(PoisonError::into_inner));
     b.cond.notify_all();
 }
-
-#[cfg_attr(target_os = "linux", allow(dead_code))]
-pub(super) fn requeue(_from: &AtomicU32, _expected: u32, _to: *const AtomicU32) -> bool {
-    false
-}
-
-#[cfg_attr(target_os = "linux", allow(dead_code))]
-pub(super) const fn can_requeue() -> bool {
-    false
-}

@@ -80,11 +80,3 @@ pub(super) fn wake_n(word: &AtomicU32, n: u32) -> u32 {
 pub(super) fn wake_all(word: &AtomicU32) {
     wake(word, libc::c_ulong::from(i32::MAX as u32));
 }
-
-pub(super) fn requeue(_from: &AtomicU32, _expected: u32, _to: *const AtomicU32) -> bool {
-    false
-}
-
-pub(super) const fn can_requeue() -> bool {
-    false
-}

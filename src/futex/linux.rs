@@ -55,35 +55,6 @@ pub(super) fn wake_n(word: &AtomicU32, n: u32) -> u32 {
     u32::try_from(woken).unwrap_or(0)
 }
 
-/// `FUTEX_CMP_REQUEUE`: if `*from == expected`, wake one sleeper of `from` and move
-/// the rest to `to`. Miri's futex shim has no requeue: there the caller wakes all.
-pub(super) fn requeue(from: &AtomicU32, expected: u32, to: *const AtomicU32) -> bool {
-    if !can_requeue() {
-        return false;
-    }
-    // SAFETY: `from.as_ptr()` is a live, aligned u32 borrowed for the call. `to` is
-    // only a key for a private futex: the kernel checks its alignment and range and
-    // never reads or writes it, so it may dangle. The fourth argument is not a
-    // pointer for FUTEX_CMP_REQUEUE but `val2`, the most sleepers to move.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            from.as_ptr(),
-            libc::FUTEX_CMP_REQUEUE | libc::FUTEX_PRIVATE_FLAG,
-            1 as libc::c_int,
-            i32::MAX as libc::c_long,
-            to as *mut u32,
-            expected,
-        )
-    };
-    // EAGAIN: the word moved on. Any other failure: the caller's wake-all is correct.
-    r >= 0
-}
-
-pub(super) const fn can_requeue() -> bool {
-    !cfg!(miri)
-}
-
 /// Online CPUs (`sysconf(_SC_NPROCESSORS_ONLN)`), read once; 0 means not read yet.
 static ONLINE_CPUS: AtomicUsize = AtomicUsize::new(0);
 

@@ -4,8 +4,8 @@
 //!
 //! Sleepers are kept in one FIFO list, each with the address of the word it sleeps on,
 //! as the kernel keeps them: a wake takes the oldest sleepers of that address out of
-//! the list and notifies each one's own condvar, and a requeue changes the address of
-//! the sleepers it moves, which then return only when the new word is woken.
+//! the list and notifies each one's own condvar, so `wake_one` and `wake_n` say exactly
+//! how many they woke.
 //!
 //! loom has no clock: a timed wait re-checks the word and then times out at once. That
 //! explores every "the timeout fired" interleaving; "woken before the timeout" is
@@ -29,7 +29,7 @@ use std::time::Duration;
 struct Sleeper {
     /// Distinguishes sleepers, so a woken one finds itself gone from the list.
     id: usize,
-    /// The address of the word it sleeps on (changed by a requeue).
+    /// The address of the word it sleeps on.
     key: usize,
     /// Its own condvar, notified only when it is woken. Held in std's `Arc`, whose
     /// drop does not call into loom, so that a thread unwinding out of a wait (loom's
@@ -63,8 +63,8 @@ loom::lazy_static! {
     static ref TABLE: Mutex<Sleepers> = Mutex::new(Sleepers::default());
 }
 
-fn key(word: *const AtomicU32) -> usize {
-    word as usize
+fn key(word: &AtomicU32) -> usize {
+    word as *const AtomicU32 as usize
 }
 
 pub(super) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
@@ -100,24 +100,6 @@ pub(super) fn wake_n(word: &AtomicU32, n: u32) -> u32 {
 
 pub(super) fn wake_all(word: &AtomicU32) {
     TABLE.lock().unwrap().wake(key(word), u32::MAX);
-}
-
-pub(super) fn requeue(from: &AtomicU32, expected: u32, to: *const AtomicU32) -> bool {
-    let mut table = TABLE.lock().unwrap();
-    // As FUTEX_CMP_REQUEUE: compared under the same lock that `wait` checks under.
-    if from.load(Relaxed) != expected {
-        return false;
-    }
-    let (from, to) = (key(from), key(to));
-    table.wake(from, 1);
-    for s in table.list.iter_mut().filter(|s| s.key == from) {
-        s.key = to;
-    }
-    true
-}
-
-pub(super) const fn can_requeue() -> bool {
-    true
 }
 
 pub(super) fn online_cpus() -> usize {

@@ -30,19 +30,19 @@
 //!
 //! # Platforms
 //!
-//! Each file implements the waits (`wait`, `wake_*`, `requeue`); the CPU count and the
+//! Each file implements the waits (`wait`, `wake_*`); the CPU count and the
 //! asymmetric fences come from `linux.rs` on Linux, `loom.rs` under loom and
 //! `portable.rs` everywhere else.
 //!
-//! | file | where | sleeps with | timeouts | `wake_one` tells? | requeue |
-//! |---|---|---|---|---|---|
-//! | `linux.rs` | Linux | `futex(FUTEX_WAIT_BITSET \| FUTEX_PRIVATE_FLAG)`; `membarrier` | absolute `CLOCK_MONOTONIC` deadline | yes | `FUTEX_CMP_REQUEUE` (not under Miri, whose futex shim lacks it) |
-//! | `windows.rs` | Windows 8+ | `WaitOnAddress` / `WakeByAddress{Single,All}` | milliseconds, recomputed from the deadline | no | no |
-//! | `apple.rs` | macOS, iOS, … | `os_sync_wait_on_address_with_timeout` (macOS 14.4+, looked up at run time), else `__ulock_wait` (10.12+) | nanoseconds / microseconds, recomputed | yes | no |
-//! | `freebsd.rs` | FreeBSD | `_umtx_op(UMTX_OP_WAIT_UINT_PRIVATE)` | absolute `CLOCK_MONOTONIC` deadline | no | no |
-//! | `openbsd.rs` | OpenBSD | `futex(FUTEX_WAIT \| FUTEX_PRIVATE_FLAG)` | relative, recomputed | yes | no |
-//! | `fallback.rs` | anything else (NetBSD, illumos, …) | 64 address-hashed buckets of `std::sync::{Mutex, Condvar}`; a wake wakes the whole bucket | `Condvar::wait_timeout` | no | no |
-//! | `loom.rs` | `cfg(fencepost_loom)` | a loom `Condvar` per sleeper, after re-checking the word under a loom `Mutex`, so a missing wake is a loom deadlock rather than a silent spin | time out at once | yes | modelled |
+//! | file | where | sleeps with | timeouts | `wake_one` tells? |
+//! |---|---|---|---|---|
+//! | `linux.rs` | Linux | `futex(FUTEX_WAIT_BITSET \| FUTEX_PRIVATE_FLAG)`; `membarrier` | absolute `CLOCK_MONOTONIC` deadline | yes |
+//! | `windows.rs` | Windows 8+ | `WaitOnAddress` / `WakeByAddress{Single,All}` | milliseconds, recomputed from the deadline | no |
+//! | `apple.rs` | macOS, iOS, … | `os_sync_wait_on_address_with_timeout` (macOS 14.4+, looked up at run time), else `__ulock_wait` (10.12+) | nanoseconds / microseconds, recomputed | yes |
+//! | `freebsd.rs` | FreeBSD | `_umtx_op(UMTX_OP_WAIT_UINT_PRIVATE)` | absolute `CLOCK_MONOTONIC` deadline | no |
+//! | `openbsd.rs` | OpenBSD | `futex(FUTEX_WAIT \| FUTEX_PRIVATE_FLAG)` | relative, recomputed | yes |
+//! | `fallback.rs` | anything else (NetBSD, illumos, …) | 64 address-hashed buckets of `std::sync::{Mutex, Condvar}`; a wake wakes the whole bucket | `Condvar::wait_timeout` | no |
+//! | `loom.rs` | `cfg(fencepost_loom)` | a loom `Condvar` per sleeper, after re-checking the word under a loom `Mutex`, so a missing wake is a loom deadlock rather than a silent spin | time out at once | yes |
 //!
 //! Where it is checked: `linux.rs` runs the whole test suite on x86_64 (debug, release,
 //! and under Miri, which has its own futex shim) and on aarch64 under qemu, and
@@ -151,26 +151,6 @@ pub(crate) fn wake_n(word: &AtomicU32, n: u32) -> u32 {
 #[inline]
 pub(crate) fn wake_all(word: &AtomicU32) {
     waits::wake_all(word)
-}
-
-/// If `*from == expected` (compared atomically with the sleepers' own compare, as
-/// `FUTEX_CMP_REQUEUE` does), wakes one thread sleeping on `from` and moves every
-/// other sleeper of `from` to sleep on `to`, where they stay until `to` is woken.
-/// Returns `false`, having done nothing, if the word differed or if this platform
-/// cannot requeue ([`can_requeue`] is false); the caller then wakes everyone instead.
-///
-/// `to` is only an address: it may dangle (the primitive that owns it may be gone by
-/// the time the requeue runs), and it is never dereferenced.
-#[inline]
-pub(crate) fn requeue(from: &AtomicU32, expected: u32, to: *const AtomicU32) -> bool {
-    waits::requeue(from, expected, to)
-}
-
-/// Whether [`requeue`] can move sleepers on this platform: a thread that returns from
-/// [`wait`] may then have slept on the other word.
-#[inline]
-pub(crate) const fn can_requeue() -> bool {
-    waits::can_requeue()
 }
 
 /// The number of online CPUs, read once per process (loom: unbounded, so that every
@@ -328,41 +308,6 @@ mod tests {
         }
         if cfg!(target_os = "linux") {
             assert_eq!(wake_n(&word, 5), 0, "nobody left asleep");
-        }
-    }
-
-    #[test]
-    fn requeue_wakes_one_and_moves_the_rest_to_the_other_word() {
-        let from = Arc::new(AtomicU32::new(0));
-        let to = AtomicU32::new(0);
-        let sleepers: Vec<_> = (0..3)
-            .map(|_| {
-                let from = Arc::clone(&from);
-                std::thread::spawn(move || {
-                    while from.load(Relaxed) == 0 {
-                        wait(&from, 0, None);
-                    }
-                })
-            })
-            .collect();
-        std::thread::sleep(Duration::from_millis(if cfg!(miri) { 1 } else { 50 }));
-        from.store(1, Relaxed);
-        // A stale expected value changes nothing.
-        assert!(!requeue(&from, 0, &to));
-        if can_requeue() {
-            assert!(requeue(&from, 1, &to));
-            if cfg!(target_os = "linux") {
-                // One was woken; the other two sleep on `to` now, not on `from`.
-                assert_eq!(wake_n(&from, 5), 0);
-                assert_eq!(wake_n(&to, 5), 2);
-            } else {
-                wake_all(&to);
-            }
-        } else {
-            wake_all(&from);
-        }
-        for s in sleepers {
-            s.join().unwrap();
         }
     }
 

@@ -57,11 +57,3 @@ pub(super) fn wake_all(word: &AtomicU32) {
     // SAFETY: as in `wake_one`.
     unsafe { WakeByAddressAll(word.as_ptr().cast()) };
 }
-
-pub(super) fn requeue(_from: &AtomicU32, _expected: u32, _to: *const AtomicU32) -> bool {
-    false
-}
-
-pub(super) const fn can_requeue() -> bool {
-    false
-}

@@ -207,36 +207,7 @@ impl RawMutex {
     /// `deadline` if timed. Returns whether the lock was acquired.
     #[cold]
     fn lock_contended(&self, deadline: Option<Instant>) -> bool {
-        self.lock_waiting(Waiter::new(deadline))
-    }
-
-    /// Acquires the lock for a thread that has just returned from a futex wait that a
-    /// [`Condvar`](crate::Condvar) may have requeued onto this word: such a thread may
-    /// have consumed a wake-up meant to pass the lock down the queue of sleepers, so it
-    /// locks as one that has slept (`UNLOCKED → CONTENDED`, and it may take a
-    /// `HANDOFF`), and its own unlock wakes the next sleeper.
-    #[inline]
-    pub(crate) fn lock_after_sleep(&self) {
-        // Ordering: Acquire, as in `lock`.
-        let word = &self.state;
-        let fast = word.compare_exchange(UNLOCKED, CONTENDED, Acquire, Relaxed);
-        if fast.is_err() {
-            let mut waiter = Waiter::new(None);
-            waiter.slept = true;
-            self.lock_waiting(waiter);
-        }
-    }
-
-    /// The futex word, for a condvar to requeue its sleepers onto.
-    #[inline]
-    pub(crate) fn word(&self) -> &AtomicU32 {
-        &self.state
-    }
-
-    /// `lock_contended` for `waiter`; returns whether the lock was acquired.
-    #[cold]
-    fn lock_waiting(&self, mut waiter: Waiter) -> bool {
-        let deadline = waiter.deadline;
+        let mut waiter = Waiter::new(deadline);
         let mut state = self.spin(deadline);
         loop {
             // 1. Take the lock if it is ours to take. A thread that has slept may have
