@@ -158,6 +158,30 @@ fn a_reader_that_gives_up_leaves_the_lock_consistent() {
 }
 
 #[test]
+fn a_reader_admitted_just_as_it_gives_up_sees_the_write() {
+    // As above, with the writer's release landing while the timed reader withdraws:
+    // the yields let the reader reach its (at once timed-out) futex wait first, so
+    // its withdrawal finds PHASE flipped and it keeps the read lock, which must then
+    // be ordered after the write (the fence in `withdraw_reader`; the loom futex's own
+    // lock orders nothing here, as the reader's wait came first).
+    loom::model(|| {
+        let l = Arc::new(RwLock::new(0));
+        let mut w = l.write();
+        let r = {
+            let l = Arc::clone(&l);
+            thread::spawn(move || l.try_read_for(Duration::from_secs(1)).map(|g| *g))
+        };
+        for _ in 0..3 {
+            thread::yield_now();
+        }
+        *w += 1;
+        drop(w);
+        let seen = r.join().unwrap();
+        assert!(seen.is_none_or(|v| v == 1));
+    });
+}
+
+#[test]
 fn a_queued_writer_that_gives_up_strands_no_other_writer() {
     // Main holds the write lock; a timed and an untimed writer queue behind it. The
     // timed one may consume the release's wake-up and then time out: the untimed one

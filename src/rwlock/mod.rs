@@ -16,12 +16,15 @@
 //! Unlocking is one `fetch_sub`. Two readers on two cores thus move the state's line
 //! twice per read lock and unlock, the least a shared reader count can.
 //!
-//! A writer takes a free lock with one CAS (`0 → LOCKED`). Otherwise it *claims* it:
-//! with readers inside it sets `PENDING` and waits for `R` to drain; readers arriving
-//! meanwhile see `PENDING` in their `fetch_add` result, move themselves from `R` to
-//! the waiting count `W` (one CAS), wake the writer if they emptied `R`, and sleep. The
-//! last reader out wakes the writer, which turns `PENDING` into `LOCKED`. So a writer
-//! waits only for the readers that were inside when it claimed the lock: a stream of
+//! A writer takes a free lock with one CAS (`0 → LOCKED`). With readers inside it
+//! first spins briefly (about 127 `spin_loop` hints, as std's writer does) for a
+//! moment when none is inside, since read sections are usually nanoseconds long; then
+//! it *claims* the lock: it sets `PENDING` and waits for `R` to drain. Readers arriving
+//! meanwhile see `PENDING` in their `fetch_add` result, move themselves from `R` to the
+//! waiting count `W` (one CAS), wake the writer if they emptied `R`, spin briefly and
+//! sleep. The last reader out wakes the writer, which turns `PENDING` into `LOCKED`.
+//! So a writer waits for readers arriving after it for at most its short spin, and
+//! after that only for the readers inside when it claimed the lock: a stream of
 //! newcomers cannot starve it.
 //!
 //! When a writer releases (or gives up a timed claim), the same CAS that clears its
@@ -48,7 +51,8 @@
 //! | `state` bits | name | meaning |
 //! |---|---|---|
 //! | 0..=31 | `R` | readers that hold the lock, were admitted by a release, or are passing through on their way to `W`; at 2^30 a reader panics instead (leaked guards) |
-//! | 32..=58 | `W` | readers waiting for the current writer's release |
+//! | 32..=57 | `W` | readers waiting for the current writer's release |
+//! | 58 | `READERS_ASLEEP` | a reader in `W` sleeps on `readers_seq`: the release that admits them wakes them (else no system call) |
 //! | 59 | `DRAIN_SLEEPS` | the pending writer sleeps on `drain_seq`: the reader that empties `R` wakes it |
 //! | 60 | `WRITERS_QUEUED` | writers may sleep on `writers_seq`: the release wakes one |
 //! | 61 | `PENDING` | a writer has claimed the lock and waits for `R` to drain |
@@ -80,7 +84,7 @@
 //!   read with `Acquire` before the sleeper's re-check of the state, so a sleeper that
 //!   reads the bump also sees the change (message passing; a `Relaxed` pair lets the
 //!   re-check read a stale state and sleep on a word nobody bumps again).
-//! - Claims and marks (`PENDING`, `DRAIN_SLEEPS`, `WRITERS_QUEUED`, moving a reader to
+//! - Claims and marks (`PENDING`, `READERS_ASLEEP`, `DRAIN_SLEEPS`, `WRITERS_QUEUED`, moving a reader to
 //!   `W`, withdrawing) are `Relaxed`: they publish nothing, and whoever acts on them
 //!   reads them with a later read-modify-write of the same word.
 //!

@@ -19,10 +19,12 @@ const READERS_MASK: u64 = 0xFFFF_FFFF;
 /// Set once `R` reaches 2^30: the fast path then takes the slow one, which undoes its
 /// `fetch_add` and panics (2^30 read locks at once are leaked guards).
 const READERS_GUARD: u64 = 1 << 30;
-/// One reader in `W`, bits 32..=58: readers waiting for the current writer to release.
+/// One reader in `W`, bits 32..=57: readers waiting for the current writer to release.
 const WAITING_READER: u64 = 1 << 32;
 /// The waiting-reader count's bits.
-const WAITING_MASK: u64 = ((1 << 27) - 1) << 32;
+const WAITING_MASK: u64 = ((1 << 26) - 1) << 32;
+/// Readers in `W` may sleep on `readers_seq`: the release that admits them wakes them.
+const READERS_ASLEEP: u64 = 1 << 58;
 /// The pending writer sleeps on `drain_seq`: the reader that empties `R` must wake it.
 const DRAIN_SLEEPS: u64 = 1 << 59;
 /// Writers may sleep on `writers_seq`: the next writer release wakes one.
@@ -362,18 +364,41 @@ impl RawRwLock {
         if s & DRAIN_SLEEPS != 0 {
             self.left_readers(s);
         }
+        // Spin (and yield: the writer may be waiting for a CPU we hold) before sleeping.
+        let mut spin = Backoff::new();
         loop {
-            // Read the sequence *before* re-checking the phase: a release that flips it
-            // bumps the sequence afterwards, so either we see the flip or the futex sees
-            // the bump.
-            // Ordering: Acquire pairs with the Release bump in `wake_readers`: reading the
-            // bump makes the flip visible to the load below.
-            let seq = self.readers_seq.load(Acquire);
             // Ordering: Acquire pairs with the Release CAS of the writer release that
             // flipped PHASE and moved us into R: its critical section happens before ours.
             let s = self.state.load(Acquire);
             if s & PHASE != phase {
                 return true;
+            }
+            if spin.spin() {
+                continue;
+            }
+            if deadline.is_some_and(|d| time_left(d).is_none()) {
+                return !self.withdraw_reader(phase);
+            }
+            if s & READERS_ASLEEP == 0 {
+                // Relaxed: the mark publishes nothing; the release that reads it is
+                // later in `state`'s modification order (both are RMWs).
+                let marked = s | READERS_ASLEEP;
+                if self
+                    .state
+                    .compare_exchange(s, marked, Relaxed, Relaxed)
+                    .is_err()
+                {
+                    continue;
+                }
+            }
+            // Read the sequence *after* the mark and *before* re-checking the phase: a
+            // release that flips it bumps the sequence afterwards, so either we see the
+            // flip or the futex sees the bump.
+            // Ordering: Acquire pairs with the Release bump in `wake_readers`: reading the
+            // bump makes the flip visible to the re-check below.
+            let seq = self.readers_seq.load(Acquire);
+            if self.state.load(Relaxed) & PHASE != phase {
+                continue;
             }
             if !sleep_until(&self.readers_seq, seq, deadline) {
                 return !self.withdraw_reader(phase);
@@ -423,8 +448,16 @@ impl RawRwLock {
         // wake-up meant for another queued writer, so it re-marks WRITERS_QUEUED when
         // it claims the lock and its release wakes the next one.
         let mut slept = false;
+        // Readers come and go in nanoseconds: before shutting newcomers out with PENDING
+        // (which makes them wait, and us wait for the ones inside), spin a little for a
+        // moment when none is inside, as std's writer does. Then claim: the spin bounds
+        // how long a stream of readers can keep us out.
+        let mut patience = Backoff::new();
         loop {
             let s = self.state.load(Relaxed);
+            if !writer(s) && readers(s) != 0 && patience.spin() {
+                continue;
+            }
             if !writer(s) {
                 debug_assert_eq!(waiting(s), 0, "readers wait while no writer claims");
                 let mark = if slept { WRITERS_QUEUED } else { 0 };
@@ -568,7 +601,12 @@ impl RawRwLock {
         loop {
             debug_assert!(writer(s), "unlock_exclusive of a lock not write-locked");
             let admitted = waiting(s);
-            let mut new = s & !(LOCKED | PENDING | DRAIN_SLEEPS | WRITERS_QUEUED | WAITING_MASK);
+            let mut new = s & !(LOCKED
+                | PENDING
+                | DRAIN_SLEEPS
+                | WRITERS_QUEUED
+                | READERS_ASLEEP
+                | WAITING_MASK);
             new += admitted * READER + also_readers;
             if admitted > 0 {
                 new ^= PHASE;
@@ -584,7 +622,7 @@ impl RawRwLock {
                 Err(now) => s = now,
             }
         }
-        if waiting(s) > 0 {
+        if s & READERS_ASLEEP != 0 {
             self.wake_readers();
         }
         if s & WRITERS_QUEUED != 0 {
