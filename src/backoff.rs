@@ -30,6 +30,7 @@
 //! parties fit on the CPUs (the barrier's `# Algorithm` docs).
 
 use crate::sync;
+use std::time::{Duration, Instant};
 
 /// Doubling spin rounds: 2^0 + … + 2^(SPIN_ROUNDS-1) spin hints.
 /// Under loom every spin is a scheduling point, so one round is enough to explore
@@ -100,6 +101,19 @@ impl Backoff {
     pub(crate) fn reset(&mut self) {
         self.step = 0;
     }
+}
+
+/// Time left until `deadline`, `None` once it has passed: how long a timed waiter may
+/// still sleep. Under loom every deadline lies in the future: the loom futex decides
+/// timeouts itself (a timed wait times out at once), and the model must not depend on
+/// the real clock.
+pub(crate) fn time_left(deadline: Instant) -> Option<Duration> {
+    if cfg!(fencepost_loom) {
+        return Some(Duration::from_secs(1));
+    }
+    deadline
+        .checked_duration_since(Instant::now())
+        .filter(|left| !left.is_zero())
 }
 
 #[cfg(all(test, not(fencepost_loom)))]

@@ -8,6 +8,8 @@
 //! |---|---|---|
 //! | [`spsc`] | bounded single-producer single-consumer queue | Yodaiken's wrap bit: all `n` slots used, any `n >= 1`; no fence or locked instruction on `push`/`pop` ([memory ordering](spsc#memory-ordering)) |
 //! | `mutex` | [`Mutex<T>`], [`RawMutex`] | Drepper's three-state futex word (unlocked / locked / contended), one CAS to lock and one swap to unlock when uncontended, a bounded spin only while nobody sleeps; a waiter that slept 1 ms gets the lock handed to it ([memory ordering](Mutex#memory-ordering)) |
+//! | [`condvar`] | [`Condvar`] for [`Mutex`] | std's futex sequence word plus a waiter count: a notify with nobody waiting is one load; `notify_all` wakes all with one call (a requeue onto the mutex was built and measured slower here: [why](condvar#why-notify_all-wakes-everyone-rather-than-requeueing)) ([memory ordering](condvar#memory-ordering)) |
+//! | [`rwlock`] | [`RwLock<T>`], [`RawRwLock`] | a 64-bit futex state: readers take it with one `fetch_add` (no CAS loop), a waiting writer shuts out newcomers and waits only for the readers inside, and its release admits every reader that waited (phase-fair: neither side starves) ([memory ordering](rwlock#memory-ordering)) |
 //! | [`semaphore`] | counting [`Semaphore`] | permits and a sleepers bit in one 32-bit futex word: returning a permit and learning whether anyone sleeps is one `fetch_add`; bounded spin, then sleep; timed-out waiters withdraw ([memory ordering](semaphore#memory-ordering)) |
 //! | [`barrier`] | reusable [`Barrier`] | arrival count, sleepers bit and generation in one word, so arriving, withdrawing on timeout and releasing a generation are each one CAS; spin, then futex; wrap-around cannot release early ([memory ordering](barrier#memory-ordering)) |
 //! | [`hash_map`] | concurrent [`HashMap<K, V, S>`] and [`HashSet<T, S>`] | sharded single-writer tables of dense metadata (32-byte groups of tags and slot handles matched SWAR-style); keys and values inline in slabs that never move, slots reused after the grace period, so no allocation per insert or remove; wait-free readers that never lock, retry or write beyond an epoch pin; an epoch domain per map in which only writers reclaim, dropping values outside the lock; closures run exactly once under the shard lock ([memory ordering](hash_map#memory-ordering)) |
@@ -25,17 +27,21 @@
 
 mod backoff;
 pub mod barrier;
+pub mod condvar;
 mod futex;
 pub mod hash_map;
 mod mutex;
+pub mod rwlock;
 pub mod semaphore;
 pub mod seqlock;
 pub mod spsc;
 mod sync;
 
 pub use barrier::{Barrier, BarrierTimeout, BarrierWaitResult};
+pub use condvar::{Condvar, WaitTimeoutResult};
 pub use hash_map::{HashMap, HashSet};
 pub use mutex::{Mutex, MutexGuard, RawMutex};
+pub use rwlock::{RawRwLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{Semaphore, SemaphorePermit};
 pub use seqlock::SeqLock;
 

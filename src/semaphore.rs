@@ -15,7 +15,7 @@
 //! | `state` bits | meaning |
 //! |---|---|
 //! | bit 0 (`SLEEPERS`) | some thread is, or may be, registered to sleep on `state` |
-//! | bits 1..=31 | available permits; at most [`Semaphore::MAX_PERMITS`] (`2^30 - 1`), so one bit of headroom catches overflow before it wraps |
+//! | bits 1..=31 | available permits; at most [`Semaphore::MAX_PERMITS`] (`2^30 - 1`), a limit checked on the permits held *plus* available (`total`, below) before the word changes, so returning permits can never wrap it |
 //!
 //! Beside the word, off the fast path:
 //!
@@ -23,6 +23,7 @@
 //! |---|---|
 //! | `sleepers` | exact number of threads registered to sleep (a timed-out one withdraws) |
 //! | `greedy` | how many of them want more than one permit |
+//! | `total` | permits in existence, held plus available: the [`Semaphore::MAX_PERMITS`] limit is checked on it |
 //!
 //! - **acquire**: `load`, then `compare_exchange(s, s - n)` while enough permits remain.
 //!   Otherwise spin (about 1–2 µs, `Backoff::new`, only while the `SLEEPERS` bit is clear: a
@@ -73,7 +74,7 @@
 //! | | x86_64 | aarch64 with LSE |
 //! |---|---|---|
 //! | `try_acquire`/`acquire` | `mov` + `lock cmpxchg` | `ldr` + `casa` |
-//! | permit drop | `lock xadd`, then `test` (sleepers bit) and `cmp` (limit) | `ldaddl`, then `tbnz` and `cmp` |
+//! | permit drop | `lock xadd`, then `test` (sleepers bit) | `ldaddl`, then `tbnz` |
 //!
 //! Generic aarch64 Linux builds reach `casa`/`ldaddl` through the `outline-atomics`
 //! helpers (`__aarch64_cas4_acq`, `__aarch64_ldadd4_rel`), which fall back to
@@ -135,6 +136,13 @@ pub struct Semaphore {
     sleepers: AtomicU32,
     /// Registered threads that want more than one permit.
     greedy: AtomicU32,
+    /// Permits in existence: held plus available. Raised by `add_permits` (checked
+    /// against `MAX_PERMITS` *before* `state` changes), lowered by
+    /// [`SemaphorePermit::forget`]. Every permit in `state` is counted here, so
+    /// `permits(state) <= total <= MAX_PERMITS` and returning permits can never push
+    /// `state` past the limit. Off the fast paths; Relaxed throughout: it orders
+    /// nothing, it only bounds a count.
+    total: AtomicU32,
 }
 
 impl Semaphore {
@@ -164,6 +172,7 @@ impl Semaphore {
             state: AtomicU32::new(permits << PERMIT_SHIFT),
             sleepers: AtomicU32::new(0),
             greedy: AtomicU32::new(0),
+            total: AtomicU32::new(permits),
         }
     }
 
@@ -176,6 +185,7 @@ impl Semaphore {
             state: AtomicU32::new(permits << PERMIT_SHIFT),
             sleepers: AtomicU32::new(0),
             greedy: AtomicU32::new(0),
+            total: AtomicU32::new(permits),
         }
     }
 
@@ -282,8 +292,9 @@ impl Semaphore {
     ///
     /// # Panics
     ///
-    /// If the available permits would exceed [`Semaphore::MAX_PERMITS`]; the semaphore
-    /// is then left unchanged.
+    /// If the permits in existence (held plus available) would exceed
+    /// [`Semaphore::MAX_PERMITS`]; the semaphore is then left unchanged. Permits given
+    /// up with [`SemaphorePermit::forget`] no longer count.
     ///
     /// # Examples
     ///
@@ -291,26 +302,32 @@ impl Semaphore {
     /// let sem = fencepost::Semaphore::new(0);
     /// sem.add_permits(2);
     /// assert_eq!(sem.available_permits(), 2);
+    ///
+    /// // The limit counts held permits too.
+    /// let full = fencepost::Semaphore::new(fencepost::Semaphore::MAX_PERMITS);
+    /// let _all = full.acquire_many(fencepost::Semaphore::MAX_PERMITS);
+    /// assert!(std::panic::catch_unwind(|| full.add_permits(1)).is_err());
     /// ```
     pub fn add_permits(&self, n: usize) {
         let n = checked_count(n, "Semaphore::add_permits: n");
-        let mut s = self.state.load(Relaxed);
+        // Reserve the permits in `total` first: once this succeeds, `state` has room.
+        let mut total = self.total.load(Relaxed);
         loop {
-            assert!(
-                permits(s) + n <= Self::MAX_PERMITS as u32,
-                "Semaphore::add_permits: {} + {n} permits would exceed Semaphore::MAX_PERMITS ({})",
-                permits(s),
-                Self::MAX_PERMITS
-            );
-            let new = s + (n << PERMIT_SHIFT);
-            // Ordering: Release, as in `release`: the added permits publish what this
-            // thread did before, to whoever takes them (the Acquire CAS in `try_take`).
-            match self.state.compare_exchange_weak(s, new, Release, Relaxed) {
+            if total + n > Self::MAX_PERMITS as u32 {
+                add_too_many(total, n);
+            }
+            match self
+                .total
+                .compare_exchange_weak(total, total + n, Relaxed, Relaxed)
+            {
                 Ok(_) => break,
-                Err(actual) => s = actual,
+                Err(actual) => total = actual,
             }
         }
-        if s & SLEEPERS != 0 {
+        // Ordering: Release, as in `release`: the added permits publish what this
+        // thread did before, to whoever takes them (the Acquire CAS in `try_take`).
+        let old = self.state.fetch_add(n << PERMIT_SHIFT, Release);
+        if old & SLEEPERS != 0 {
             self.wake_for_release(n);
         }
     }
@@ -458,25 +475,12 @@ impl Semaphore {
         // Ordering: Release pairs with the Acquire CAS in `try_take`/`acquire_slow` of the
         // thread that takes these permits: our critical section happens before its.
         let old = self.state.fetch_add(n << PERMIT_SHIFT, Release);
-        if old & SLEEPERS != 0 || permits(old) + n > Self::MAX_PERMITS as u32 {
-            self.release_slow(old, n);
-        }
-    }
-
-    #[cold]
-    fn release_slow(&self, old: u32, n: u32) {
+        // Cannot pass the limit: these permits were counted in `total`, which
+        // `add_permits` keeps at or below MAX_PERMITS.
+        debug_assert!(permits(old) + n <= Self::MAX_PERMITS as u32);
         if old & SLEEPERS != 0 {
             self.wake_for_release(n);
         }
-        // Only reachable if `add_permits` added permits while others were held out, so
-        // that more than MAX_PERMITS exist in all; the headroom bit kept `state` intact.
-        assert!(
-            permits(old) + n <= Self::MAX_PERMITS as u32,
-            "Semaphore: returning {n} permits to {} available would exceed \
-             Semaphore::MAX_PERMITS ({})",
-            permits(old),
-            Self::MAX_PERMITS
-        );
     }
 
     /// After a `fetch_add`/CAS of `n` permits that saw `SLEEPERS`: wake the sleepers they
@@ -535,6 +539,16 @@ fn checked_count(n: usize, what: &str) -> u32 {
 
 #[cold]
 #[inline(never)]
+fn add_too_many(total: u32, n: u32) -> ! {
+    panic!(
+        "Semaphore::add_permits: {total} permits held or available + n = {n} would exceed \
+         Semaphore::MAX_PERMITS ({})",
+        Semaphore::MAX_PERMITS
+    )
+}
+
+#[cold]
+#[inline(never)]
 fn count_too_large(n: usize, what: &str) -> ! {
     panic!(
         "{what} = {n} exceeds Semaphore::MAX_PERMITS ({})",
@@ -569,11 +583,8 @@ impl fmt::Debug for Semaphore {
 
 /// Permits taken from a [`Semaphore`]; they go back when this is dropped.
 ///
-/// # Panics
-///
-/// Dropping panics only if returning the permits would push the semaphore past
-/// [`Semaphore::MAX_PERMITS`], which takes an [`add_permits`](Semaphore::add_permits)
-/// that created more than `MAX_PERMITS` permits in all.
+/// Dropping never panics: the permits were counted against
+/// [`Semaphore::MAX_PERMITS`] when they were created.
 #[must_use = "the permit is returned as soon as it is dropped"]
 pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
@@ -586,7 +597,8 @@ impl<'a> SemaphorePermit<'a> {
         Self { sem, permits }
     }
 
-    /// Keeps the permits taken: the semaphore loses them for good.
+    /// Keeps the permits taken: the semaphore loses them for good (and they no longer
+    /// count toward [`Semaphore::MAX_PERMITS`]).
     ///
     /// # Examples
     ///
@@ -597,6 +609,7 @@ impl<'a> SemaphorePermit<'a> {
     /// ```
     #[inline]
     pub fn forget(mut self) {
+        self.sem.total.fetch_sub(self.permits, Relaxed);
         self.permits = 0;
     }
 

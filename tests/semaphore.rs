@@ -62,6 +62,75 @@ fn add_permits_beyond_max_panics_and_leaves_the_count_unchanged() {
 }
 
 #[test]
+fn add_permits_counts_held_permits_against_the_limit() {
+    // All permits held: `add_permits` used to check only the available ones, and the
+    // returns then wrapped the 31-bit count.
+    let sem = Semaphore::new(Semaphore::MAX_PERMITS);
+    let all = sem.acquire_many(Semaphore::MAX_PERMITS);
+    for n in [1, Semaphore::MAX_PERMITS] {
+        let result = std::panic::catch_unwind(|| sem.add_permits(n));
+        let message = *result.unwrap_err().downcast::<String>().unwrap();
+        assert!(
+            message.contains("Semaphore::add_permits")
+                && message.contains(&format!("n = {n}"))
+                && message.contains("MAX_PERMITS (1073741823)"),
+            "{message}"
+        );
+        assert_eq!(sem.available_permits(), 0, "unchanged after the panic");
+    }
+    drop(all);
+    assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS);
+}
+
+#[test]
+fn add_permits_with_some_held_stops_at_the_limit() {
+    let sem = Semaphore::new(10);
+    let held = sem.acquire_many(7);
+    sem.add_permits(Semaphore::MAX_PERMITS - 10);
+    assert!(std::panic::catch_unwind(|| sem.add_permits(1)).is_err());
+    drop(held);
+    assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS);
+    let all = sem
+        .try_acquire_many(Semaphore::MAX_PERMITS)
+        .expect("all of them");
+    assert!(sem.try_acquire().is_none());
+    drop(all);
+}
+
+#[test]
+fn forgotten_permits_make_room_under_the_limit() {
+    let sem = Semaphore::new(Semaphore::MAX_PERMITS);
+    sem.acquire_many(3).forget();
+    assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS - 3);
+    sem.add_permits(3);
+    assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS);
+    assert!(std::panic::catch_unwind(|| sem.add_permits(1)).is_err());
+}
+
+#[test]
+fn concurrent_add_permits_never_pass_the_limit() {
+    // Four threads race to add permits while others are held: exactly as many
+    // succeed as fit, and the count is exact afterwards.
+    let sem = Semaphore::new(4);
+    let held = sem.acquire_many(4);
+    let chunk = (Semaphore::MAX_PERMITS - 4) / 3;
+    let added: usize = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    std::panic::catch_unwind(|| sem.add_permits(chunk)).map_or(0, |()| chunk)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(added, 3 * chunk, "three chunks fit, the fourth does not");
+    assert_eq!(sem.available_permits(), 3 * chunk);
+    drop(held);
+    assert_eq!(sem.available_permits(), 3 * chunk + 4);
+}
+
+#[test]
 #[should_panic(expected = "Semaphore::acquire_many: n = 1073741824 exceeds")]
 fn acquire_many_beyond_max_panics() {
     let sem = Semaphore::new(1);

@@ -1,5 +1,6 @@
 //! The seqlock's peers and workloads, shared by `benches/seqlock.rs` (criterion) and
-//! `examples/compare/seqlock.rs` (the side-by-side table).
+//! `examples/compare/seqlock.rs` (the side-by-side table); the RwLock workloads
+//! (`benches/workloads/rwlock.rs`) use the same peers.
 
 #![allow(dead_code, reason = "each includer uses part of the workloads")]
 
@@ -87,6 +88,20 @@ impl<T: Value> Shared<T> for parking_lot::RwLock<T> {
     }
 }
 
+impl<T: Value> Shared<T> for fencepost::RwLock<T> {
+    fn new(value: T) -> Self {
+        fencepost::RwLock::new(value)
+    }
+    #[inline]
+    fn read(&self) -> T {
+        *fencepost::RwLock::read(self)
+    }
+    #[inline]
+    fn write(&self, value: T) {
+        *fencepost::RwLock::write(self) = value;
+    }
+}
+
 impl<T: Value> Shared<T> for std::sync::Mutex<T> {
     fn new(value: T) -> Self {
         std::sync::Mutex::new(value)
@@ -156,7 +171,7 @@ pub(crate) struct Measured {
 }
 
 /// Runs `op(i)` until `budget` is spent, checking the clock every 64 operations.
-fn run_measured(budget: Budget, mut op: impl FnMut(u64)) -> Measured {
+pub(crate) fn run_measured(budget: Budget, mut op: impl FnMut(u64)) -> Measured {
     let start = Instant::now();
     let mut i = 0;
     match budget {

@@ -107,7 +107,7 @@ impl Harness {
                 "--only" => only = Some(args.next().expect("--only needs a primitive name")),
                 "-h" | "--help" => {
                     println!(
-                        "usage: compare [--quick] [--only spsc|mutex|semaphore|barrier|seqlock|hash_map]"
+                        "usage: compare [--quick] [--only spsc|mutex|condvar|rwlock|semaphore|barrier|seqlock|hash_map]"
                     );
                     std::process::exit(0);
                 }

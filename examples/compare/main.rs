@@ -10,9 +10,11 @@
 )]
 
 mod barrier;
+mod condvar;
 mod harness;
 mod hash_map;
 mod mutex;
+mod rwlock;
 mod semaphore;
 mod seqlock;
 mod spsc;
@@ -27,6 +29,12 @@ fn main() {
     }
     if h.wants("mutex") {
         mutex::run(&mut h);
+    }
+    if h.wants("condvar") {
+        condvar::run(&mut h);
+    }
+    if h.wants("rwlock") {
+        rwlock::run(&mut h);
     }
     if h.wants("seqlock") {
         seqlock::run(&mut h);

@@ -3,7 +3,7 @@
 //! The workloads are shared with `benches/seqlock.rs`.
 
 #[path = "../../benches/seqlock/peers.rs"]
-mod peers;
+pub(crate) mod peers;
 
 use crate::harness::{Candidate, Harness, Sample, Scale, Unit, pin_to_cpu};
 use peers::{Budget, Measured, Shared, Value, Writer};

@@ -3,8 +3,8 @@
 //! (spurious wake-ups are allowed by the contract); `wait` re-checks the word under the
 //! bucket's lock, so a wake that lands between the check and the sleep is never lost.
 
+use core::sync::atomic::AtomicU32;
 use core::sync::atomic::Ordering::Relaxed;
-use core::sync::atomic::{AtomicU32, Ordering, fence};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -66,45 +66,8 @@ pub(super) fn wake_n(word: &AtomicU32, n: u32) -> u32 {
     n
 }
 
-#[cfg_attr(target_os = "linux", allow(dead_code))]
-pub(super) fn online_cpus() -> usize {
-    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
 pub(super) fn wake_all(word: &AtomicU32) {
     let b = bucket(word);
     drop(b.lock.lock().unwrap_or_else(PoisonError::into_inner));
     b.cond.notify_all();
-}
-
-#[cfg_attr(target_os = "linux", allow(dead_code))]
-pub(super) fn init_asymmetric_fences() {}
-
-#[cfg_attr(target_os = "linux", allow(dead_code))]
-#[inline(always)]
-pub(super) fn light_fence() {
-    // Ordering: without membarrier, store→load (Dekker) needs a SeqCst fence on both
-    // sides; Acquire/Release never orders a store before a later load.
-    // mutants: skip (not built under loom; futex/loom.rs models this pair, caught there)
-    fence(Ordering::SeqCst);
-}
-
-#[cfg_attr(target_os = "linux", allow(dead_code))]
-pub(super) fn fast_light_fence_ok() -> bool {
-    true
-}
-
-#[cfg_attr(target_os = "linux", allow(dead_code))]
-#[inline(always)]
-pub(super) fn fast_light_fence() {
-    light_fence();
-}
-
-#[cfg_attr(target_os = "linux", allow(dead_code))]
-pub(super) fn heavy_fence() {
-    // Ordering: without membarrier, store→load (Dekker) needs a SeqCst fence on both
-    // sides; Acquire/Release never orders a store before a later load.
-    // mutants: skip (not built under loom; futex/loom.rs models this pair, caught there)
-    fence(Ordering::SeqCst);
 }

@@ -1,6 +1,11 @@
 //! The futex under loom: a waiter re-checks the word under a loom `Mutex` and then
-//! really sleeps on a loom `Condvar` (one per word address), so a wake-up that never
-//! comes is reported by loom as a deadlock.
+//! really sleeps on a loom `Condvar` of its own, so a wake-up that never comes is
+//! reported by loom as a deadlock.
+//!
+//! Sleepers are kept in one FIFO list, each with the address of the word it sleeps on,
+//! as the kernel keeps them: a wake takes the oldest sleepers of that address out of
+//! the list and notifies each one's own condvar, so `wake_one` and `wake_n` say exactly
+//! how many they woke.
 //!
 //! loom has no clock: a timed wait re-checks the word and then times out at once. That
 //! explores every "the timeout fired" interleaving; "woken before the timeout" is
@@ -17,20 +22,45 @@
 use loom::sync::atomic::AtomicU32;
 use loom::sync::atomic::Ordering::{Relaxed, SeqCst};
 use loom::sync::{Condvar, Mutex};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The condvars are held in std's `Arc`, whose drop does not call into loom, so that a
-/// thread unwinding out of a wait (loom's deadlock report) does not abort.
+/// One thread asleep in `wait`.
+struct Sleeper {
+    /// Distinguishes sleepers, so a woken one finds itself gone from the list.
+    id: usize,
+    /// The address of the word it sleeps on.
+    key: usize,
+    /// Its own condvar, notified only when it is woken. Held in std's `Arc`, whose
+    /// drop does not call into loom, so that a thread unwinding out of a wait (loom's
+    /// deadlock report) does not abort.
+    cond: Arc<Condvar>,
+}
+
 #[derive(Default)]
-struct Waiters {
-    /// Per word address: how many sleep there, and the condvar they sleep on.
-    words: HashMap<usize, (usize, Arc<Condvar>)>,
+struct Sleepers {
+    next_id: usize,
+    /// Oldest first; a woken sleeper is removed by its waker.
+    list: Vec<Sleeper>,
+}
+
+impl Sleepers {
+    /// Removes and notifies up to `n` of the oldest sleepers on `key`; how many.
+    fn wake(&mut self, key: usize, n: u32) -> u32 {
+        let mut woken = 0;
+        while woken < n {
+            let Some(i) = self.list.iter().position(|s| s.key == key) else {
+                break;
+            };
+            self.list.remove(i).cond.notify_one();
+            woken += 1;
+        }
+        woken
+    }
 }
 
 loom::lazy_static! {
-    static ref TABLE: Mutex<Waiters> = Mutex::new(Waiters::default());
+    static ref TABLE: Mutex<Sleepers> = Mutex::new(Sleepers::default());
 }
 
 fn key(word: &AtomicU32) -> usize {
@@ -45,56 +75,35 @@ pub(super) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -
     if timeout.is_some() {
         return false;
     }
-    let cond = {
-        let entry = table
-            .words
-            .entry(key(word))
-            .or_insert_with(|| (0, Arc::new(Condvar::new())));
-        entry.0 += 1;
-        Arc::clone(&entry.1)
-    };
-    table = cond.wait(table).unwrap();
-    if let Some(entry) = table.words.get_mut(&key(word)) {
-        entry.0 -= 1;
+    let id = table.next_id;
+    table.next_id += 1;
+    let cond = Arc::new(Condvar::new());
+    table.list.push(Sleeper {
+        id,
+        key: key(word),
+        cond: Arc::clone(&cond),
+    });
+    // A waker removes us from the list before it notifies; anything else is spurious.
+    while table.list.iter().any(|s| s.id == id) {
+        table = cond.wait(table).unwrap();
     }
     true
 }
 
 pub(super) fn wake_one(word: &AtomicU32) -> bool {
-    let table = TABLE.lock().unwrap();
-    match table.words.get(&key(word)) {
-        Some((n, cond)) if *n > 0 => {
-            cond.notify_one();
-            true
-        }
-        _ => false,
-    }
+    TABLE.lock().unwrap().wake(key(word), 1) == 1
 }
 
 pub(super) fn wake_n(word: &AtomicU32, n: u32) -> u32 {
-    let table = TABLE.lock().unwrap();
-    match table.words.get(&key(word)) {
-        Some((sleeping, cond)) => {
-            // loom's `notify_one` pops a distinct waiter each time.
-            let woken = n.min(u32::try_from(*sleeping).unwrap_or(u32::MAX));
-            for _ in 0..woken {
-                cond.notify_one();
-            }
-            woken
-        }
-        None => 0,
-    }
+    TABLE.lock().unwrap().wake(key(word), n)
+}
+
+pub(super) fn wake_all(word: &AtomicU32) {
+    TABLE.lock().unwrap().wake(key(word), u32::MAX);
 }
 
 pub(super) fn online_cpus() -> usize {
     usize::MAX
-}
-
-pub(super) fn wake_all(word: &AtomicU32) {
-    let table = TABLE.lock().unwrap();
-    if let Some((_, cond)) = table.words.get(&key(word)) {
-        cond.notify_all();
-    }
 }
 
 pub(super) fn init_asymmetric_fences() {}

@@ -30,27 +30,96 @@
 //!
 //! # Platforms
 //!
-//! - `linux.rs`: `futex(FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG)` with an absolute
-//!   monotonic deadline, `FUTEX_WAKE`, `membarrier`. Passes `word.as_ptr()`, so Miri's
-//!   futex shim runs it.
-//! - `fallback.rs`: other OSes: address-hashed buckets of `std::sync::{Mutex, Condvar}`.
-//! - `loom.rs`: under `cfg(fencepost_loom)`: a waiter really sleeps on a loom `Condvar`
-//!   after re-checking the word under a loom `Mutex`, so a missing wake is a loom
-//!   deadlock rather than a silent spin.
+//! Each file implements the waits (`wait`, `wake_*`); the CPU count and the
+//! asymmetric fences come from `linux.rs` on Linux, `loom.rs` under loom and
+//! `portable.rs` everywhere else.
+//!
+//! | file | where | sleeps with | timeouts | `wake_one` tells? |
+//! |---|---|---|---|---|
+//! | `linux.rs` | Linux | `futex(FUTEX_WAIT_BITSET \| FUTEX_PRIVATE_FLAG)`; `membarrier` | absolute `CLOCK_MONOTONIC` deadline | yes |
+//! | `windows.rs` | Windows 8+ | `WaitOnAddress` / `WakeByAddress{Single,All}` | milliseconds, recomputed from the deadline | no |
+//! | `apple.rs` | macOS, iOS, … | `os_sync_wait_on_address_with_timeout` (macOS 14.4+, looked up at run time), else `__ulock_wait` (10.12+) | nanoseconds / microseconds, recomputed | yes |
+//! | `freebsd.rs` | FreeBSD | `_umtx_op(UMTX_OP_WAIT_UINT_PRIVATE)` | absolute `CLOCK_MONOTONIC` deadline | no |
+//! | `openbsd.rs` | OpenBSD | `futex(FUTEX_WAIT \| FUTEX_PRIVATE_FLAG)` | relative, recomputed | yes |
+//! | `fallback.rs` | anything else (NetBSD, illumos, …) | 64 address-hashed buckets of `std::sync::{Mutex, Condvar}`; a wake wakes the whole bucket | `Condvar::wait_timeout` | no |
+//! | `loom.rs` | `cfg(fencepost_loom)` | a loom `Condvar` per sleeper, after re-checking the word under a loom `Mutex`, so a missing wake is a loom deadlock rather than a silent spin | time out at once | yes |
+//!
+//! Where it is checked: `linux.rs` runs the whole test suite on x86_64 (debug, release,
+//! and under Miri, which has its own futex shim) and on aarch64 under qemu, and
+//! `fallback.rs` passes the same contract test on Linux (`tests` below). The other
+//! platform files are only compiled, by `scripts/check cross` (`cargo check` for
+//! x86_64-pc-windows-gnu, x86_64-apple-darwin and x86_64-unknown-freebsd): nothing
+//! here runs on those systems.
 
-#[cfg(all(not(fencepost_loom), any(not(target_os = "linux"), test)))]
+#[cfg(all(not(fencepost_loom), target_vendor = "apple"))]
+mod apple;
+#[cfg(all(
+    not(fencepost_loom),
+    any(
+        test,
+        not(any(
+            target_os = "linux",
+            windows,
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "openbsd"
+        ))
+    )
+))]
 mod fallback;
+#[cfg(all(not(fencepost_loom), target_os = "freebsd"))]
+mod freebsd;
 #[cfg(all(not(fencepost_loom), target_os = "linux"))]
 mod linux;
 #[cfg(fencepost_loom)]
 mod loom;
-
+#[cfg(all(not(fencepost_loom), target_os = "openbsd"))]
+mod openbsd;
 #[cfg(all(not(fencepost_loom), not(target_os = "linux")))]
-use fallback as imp;
+mod portable;
+#[cfg(all(
+    not(fencepost_loom),
+    any(
+        target_os = "linux",
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "openbsd"
+    )
+))]
+mod unix;
+#[cfg(all(not(fencepost_loom), windows))]
+mod windows;
+
+#[cfg(all(not(fencepost_loom), target_vendor = "apple"))]
+use apple as waits;
+#[cfg(all(
+    not(fencepost_loom),
+    not(any(
+        target_os = "linux",
+        windows,
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "openbsd"
+    ))
+))]
+use fallback as waits;
+#[cfg(all(not(fencepost_loom), target_os = "freebsd"))]
+use freebsd as waits;
 #[cfg(all(not(fencepost_loom), target_os = "linux"))]
-use linux as imp;
+use linux as waits;
 #[cfg(fencepost_loom)]
-use loom as imp;
+use loom as waits;
+#[cfg(all(not(fencepost_loom), target_os = "openbsd"))]
+use openbsd as waits;
+#[cfg(all(not(fencepost_loom), windows))]
+use windows as waits;
+
+#[cfg(all(not(fencepost_loom), target_os = "linux"))]
+use linux as cpu;
+#[cfg(fencepost_loom)]
+use loom as cpu;
+#[cfg(all(not(fencepost_loom), not(target_os = "linux")))]
+use portable as cpu;
 
 use crate::sync::atomic::AtomicU32;
 use std::time::Duration;
@@ -60,14 +129,14 @@ use std::time::Duration;
 /// Returns `false` only on timeout; `true` on a wake-up, a mismatch or a spurious return.
 #[inline]
 pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
-    imp::wait(word, expected, timeout)
+    waits::wait(word, expected, timeout)
 }
 
 /// Wakes at most one thread sleeping on `word`; `true` if one was woken (as far as the
 /// OS says: the fallback and loom report `true` whenever they cannot tell).
 #[inline]
 pub(crate) fn wake_one(word: &AtomicU32) -> bool {
-    imp::wake_one(word)
+    waits::wake_one(word)
 }
 
 /// Wakes at most `n` threads sleeping on `word`, in one call; returns how many it woke
@@ -75,17 +144,13 @@ pub(crate) fn wake_one(word: &AtomicU32) -> bool {
 /// reports how many it notified).
 #[inline]
 pub(crate) fn wake_n(word: &AtomicU32, n: u32) -> u32 {
-    imp::wake_n(word, n)
+    waits::wake_n(word, n)
 }
 
 /// Wakes every thread sleeping on `word`.
 #[inline]
-#[allow(
-    dead_code,
-    reason = "used by the barrier and the seqlock; the SPSC queue wakes one"
-)]
 pub(crate) fn wake_all(word: &AtomicU32) {
-    imp::wake_all(word)
+    waits::wake_all(word)
 }
 
 /// The number of online CPUs, read once per process (loom: unbounded, so that every
@@ -98,19 +163,19 @@ pub(crate) fn wake_all(word: &AtomicU32) {
 /// a bounded loss. Undercounting would forbid spinning where it pays most.
 #[inline]
 pub(crate) fn online_cpus() -> usize {
-    imp::online_cpus()
+    cpu::online_cpus()
 }
 
 /// Decides once per process whether [`heavy_fence`] can use `membarrier`.
 #[inline]
 pub(crate) fn init_asymmetric_fences() {
-    imp::init_asymmetric_fences()
+    cpu::init_asymmetric_fences()
 }
 
 /// The cheap half of an asymmetric store→load fence (see the module docs).
 #[inline(always)]
 pub(crate) fn light_fence() {
-    imp::light_fence()
+    cpu::light_fence()
 }
 
 /// Whether [`fast_light_fence`] is a valid light half on this machine: it is wherever
@@ -118,7 +183,7 @@ pub(crate) fn light_fence() {
 /// that find it false route every operation through [`light_fence`] instead.
 #[inline]
 pub(crate) fn fast_light_fence_ok() -> bool {
-    imp::fast_light_fence_ok()
+    cpu::fast_light_fence_ok()
 }
 
 /// The light half without the run-time check of [`light_fence`]: a compiler fence on
@@ -126,13 +191,13 @@ pub(crate) fn fast_light_fence_ok() -> bool {
 /// under Miri, loom and on other OSes.
 #[inline(always)]
 pub(crate) fn fast_light_fence() {
-    imp::fast_light_fence()
+    cpu::fast_light_fence()
 }
 
 /// The expensive half of an asymmetric store→load fence (see the module docs).
 #[inline]
 pub(crate) fn heavy_fence() {
-    imp::heavy_fence()
+    cpu::heavy_fence()
 }
 
 #[cfg(all(test, not(fencepost_loom)))]

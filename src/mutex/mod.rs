@@ -409,6 +409,13 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
             _data: PhantomData,
         }
     }
+
+    /// The lock this guard holds, for [`Condvar`](crate::Condvar) to release and retake
+    /// while the guard waits.
+    #[inline]
+    pub(crate) fn raw(&self) -> &'a RawMutex {
+        &self.mutex.raw
+    }
 }
 
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {

@@ -2,6 +2,7 @@
 //! states and every transition. The algorithm, the state table and the memory-ordering
 //! argument are in the parent module's docs (`src/mutex/mod.rs`).
 
+use crate::backoff::time_left;
 use crate::futex;
 use crate::sync;
 use crate::sync::atomic::AtomicU32;
@@ -516,18 +517,6 @@ impl Waiter {
         self.slept = true;
         woken && self.deadline.is_none_or(|d| time_left(d).is_some())
     }
-}
-
-/// Time left until `deadline`, `None` once it has passed. Under loom every deadline
-/// lies in the future: the loom futex decides timeouts itself (a timed wait times out
-/// at once), and the model must not depend on the real clock.
-fn time_left(deadline: Instant) -> Option<Duration> {
-    if cfg!(fencepost_loom) {
-        return Some(Duration::from_secs(1));
-    }
-    deadline
-        .checked_duration_since(Instant::now())
-        .filter(|left| !left.is_zero())
 }
 
 #[cfg(all(feature = "lock_api", not(fencepost_loom)))]
