@@ -9,6 +9,9 @@
 //! deadlock (the loom futex really sleeps).
 #![cfg(fencepost_loom)]
 
+#[path = "lab/mod.rs"]
+mod lab;
+
 use fencepost::{Condvar, Mutex};
 use loom::sync::Arc;
 use loom::thread;
@@ -167,20 +170,20 @@ fn waiters_of_two_mutexes_are_both_released() {
 
 /// The broken twin: a condvar on the crate's loom futex and `RawMutex`, whose wait
 /// unlocks the mutex *before* it reads the sequence word (registers).
-mod broken {
+mod twin {
+    use super::lab;
     use fencepost::RawMutex;
-    use loom::cell::UnsafeCell;
-    use loom::sync::atomic::AtomicU32;
     use loom::sync::atomic::Ordering::Relaxed;
-    use loom::thread;
     // std's `Arc`: loom's panics when dropped during the unwinding that follows loom's
     // deadlock report, which aborts the process instead of failing the test.
     use std::sync::Arc;
 
+    /// The condition variable's protocol in miniature: a flag guarded by the crate's
+    /// mutex, and the sequence word a waiter sleeps on.
     struct Twin {
         mutex: RawMutex,
-        flag: UnsafeCell<bool>,
-        seq: AtomicU32,
+        flag: lab::Cell<bool>,
+        seq: lab::AtomicU32,
         register_first: bool,
     }
 
@@ -188,54 +191,57 @@ mod broken {
     unsafe impl Sync for Twin {}
 
     impl Twin {
-        fn flag(&self) -> bool {
-            // SAFETY: called with `mutex` held.
-            self.flag.with(|p| unsafe { *p })
+        fn lock(&self) {
+            self.mutex.lock();
+            lab::step("lock", "mutex");
+        }
+
+        fn unlock(&self) {
+            lab::step("unlock", "mutex");
+            // SAFETY: every caller locked `mutex` on this thread before.
+            unsafe { self.mutex.unlock() };
         }
 
         /// Waits (with `mutex` held) until the flag is set.
         fn wait_for_flag(&self) {
-            self.mutex.lock();
-            while !self.flag() {
+            self.lock();
+            // SAFETY (both reads): `mutex` is held.
+            while !unsafe { self.flag.read() } {
                 let seq;
                 if self.register_first {
                     seq = self.seq.load(Relaxed);
-                    // SAFETY: locked above (or re-locked below), by this thread.
-                    unsafe { self.mutex.unlock() };
+                    self.unlock();
                 } else {
-                    // SAFETY: as above.
-                    unsafe { self.mutex.unlock() };
+                    self.unlock();
                     seq = self.seq.load(Relaxed);
                 }
-                fencepost::__loom_futex::wait(&self.seq, seq);
-                self.mutex.lock();
+                lab::futex_wait(&self.seq, seq);
+                self.lock();
             }
-            // SAFETY: locked by this thread.
-            unsafe { self.mutex.unlock() };
+            self.unlock();
         }
 
         fn set_and_notify(&self) {
-            self.mutex.lock();
+            self.lock();
             // SAFETY: `mutex` is held.
-            self.flag.with_mut(|p| unsafe { *p = true });
-            // SAFETY: locked just above.
-            unsafe { self.mutex.unlock() };
+            unsafe { self.flag.write(true) };
+            self.unlock();
             self.seq.fetch_add(1, Relaxed);
-            fencepost::__loom_futex::wake_one(&self.seq);
+            lab::futex_wake_one(&self.seq);
         }
     }
 
     fn run(register_first: bool) {
-        loom::model(move || {
+        lab::model("notifier", move || {
             let twin = Arc::new(Twin {
                 mutex: RawMutex::new(),
-                flag: UnsafeCell::new(false),
-                seq: AtomicU32::new(0),
+                flag: lab::Cell::new("flag", false),
+                seq: lab::AtomicU32::new("seq", 0),
                 register_first,
             });
             let waiter = {
                 let twin = Arc::clone(&twin);
-                thread::spawn(move || twin.wait_for_flag())
+                lab::spawn("waiter", move || twin.wait_for_flag())
             };
             twin.set_and_notify();
             waiter.join().unwrap();
@@ -243,7 +249,7 @@ mod broken {
     }
 
     #[test]
-    fn the_twin_is_correct_when_it_registers_before_unlocking() {
+    fn twin_condvar_that_registers_before_unlocking_never_loses_the_wake_up() {
         run(true);
     }
 
@@ -253,7 +259,7 @@ mod broken {
     /// is a preemption, not a reordering); loom reports the deadlock.
     #[test]
     #[should_panic]
-    fn waiting_that_unlocks_before_registering_loses_the_wake_up() {
+    fn broken_twin_condvar_wait_that_unlocks_before_registering_loses_the_wake_up() {
         run(false);
     }
 }

@@ -9,6 +9,9 @@
 //! is a loom deadlock. Under loom a timed futex wait times out at once.
 #![cfg(fencepost_loom)]
 
+#[path = "lab/mod.rs"]
+mod lab;
+
 use fencepost::{RwLock, RwLockWriteGuard};
 use loom::sync::Arc;
 use loom::thread;
@@ -241,11 +244,9 @@ fn try_read_beside_a_reader_and_try_write_beside_nobody() {
 /// The broken twin: a reader-writer lock reduced to a reader count and a
 /// writer-waiting bit on the crate's loom futex, whose read unlock may forget to wake
 /// the writer.
-mod broken {
-    use loom::cell::UnsafeCell;
-    use loom::sync::atomic::AtomicU32;
-    use loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-    use loom::thread;
+mod twin {
+    use super::lab;
+    use loom::sync::atomic::Ordering::{Acquire, Release};
     // std's `Arc`: loom's panics when dropped during the unwinding that follows loom's
     // deadlock report, which aborts the process instead of failing the test.
     use std::sync::Arc;
@@ -253,9 +254,18 @@ mod broken {
     /// Bit 31: a writer waits for the readers to leave; bits 0..31: readers inside.
     const WRITER_WAITING: u32 = 1 << 31;
 
+    fn show_state(s: u32) -> String {
+        let readers = s & !WRITER_WAITING;
+        if s & WRITER_WAITING != 0 {
+            format!("{readers}+writer_waiting")
+        } else {
+            format!("{readers}")
+        }
+    }
+
     struct Twin {
-        state: AtomicU32,
-        data: UnsafeCell<u32>,
+        state: lab::AtomicU32,
+        data: lab::Cell<u32>,
         wake_writer: bool,
     }
 
@@ -267,7 +277,7 @@ mod broken {
         fn read_unlock(&self) {
             let s = self.state.fetch_sub(1, Release);
             if s == WRITER_WAITING | 1 && self.wake_writer {
-                fencepost::__loom_futex::wake_one(&self.state);
+                lab::futex_wake_one(&self.state);
             }
         }
 
@@ -275,34 +285,35 @@ mod broken {
         fn write(&self) {
             let mut s = self.state.fetch_or(WRITER_WAITING, Acquire) | WRITER_WAITING;
             while s != WRITER_WAITING {
-                fencepost::__loom_futex::wait(&self.state, s);
+                lab::futex_wait(&self.state, s);
                 s = self.state.load(Acquire);
             }
             // SAFETY: no reader is inside and new ones are not modelled.
-            self.data.with_mut(|p| unsafe { *p += 1 });
+            unsafe { self.data.update(|d| d + 1) };
         }
     }
 
     fn run(wake_writer: bool) {
-        loom::model(move || {
+        lab::model("reader", move || {
             let twin = Arc::new(Twin {
-                state: AtomicU32::new(1), // main holds a read lock
-                data: UnsafeCell::new(0),
+                // The reader (main) holds a read lock.
+                state: lab::AtomicU32::with_format("state", 1, show_state),
+                data: lab::Cell::new("data", 0),
                 wake_writer,
             });
             let writer = {
                 let twin = Arc::clone(&twin);
-                thread::spawn(move || twin.write())
+                lab::spawn("writer", move || twin.write())
             };
-            // SAFETY: main is a reader inside; the writer waits for it.
-            assert_eq!(twin.data.with(|p| unsafe { *p }), 0);
+            // SAFETY: the reader is inside; the writer waits for it.
+            assert_eq!(unsafe { twin.data.read() }, 0);
             twin.read_unlock();
             writer.join().unwrap();
         });
     }
 
     #[test]
-    fn the_twin_is_correct_when_the_last_reader_wakes_the_writer() {
+    fn twin_rwlock_whose_last_reader_wakes_the_writer_is_correct() {
         run(true);
     }
 
@@ -311,7 +322,7 @@ mod broken {
     /// `futex_wake` follows); loom reports the deadlock.
     #[test]
     #[should_panic]
-    fn read_unlock_that_forgets_to_wake_the_writer_strands_it() {
+    fn broken_twin_rwlock_read_unlock_that_forgets_to_wake_the_writer_strands_it() {
         run(false);
     }
 }

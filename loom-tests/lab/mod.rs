@@ -329,6 +329,15 @@ where
     })
 }
 
+/// A step the lab does not see inside (a whole lock or unlock of the crate's mutex,
+/// say), logged as `op` on `word`.
+pub(crate) fn step(op: &str, word: &str) {
+    record(|e| {
+        e.op = op.into();
+        e.word = word.into();
+    });
+}
+
 /// A loom fence, logged.
 pub(crate) fn fence(order: Ordering) {
     loom::sync::atomic::fence(order);
@@ -455,6 +464,18 @@ macro_rules! recorded_fetch_add {
             pub(crate) fn fetch_add(&self, value: $t, order: Ordering) -> $t {
                 let old = self.inner.fetch_add(value, order);
                 self.rmw("fetch_add", order, old, old.wrapping_add(value));
+                old
+            }
+
+            pub(crate) fn fetch_sub(&self, value: $t, order: Ordering) -> $t {
+                let old = self.inner.fetch_sub(value, order);
+                self.rmw("fetch_sub", order, old, old.wrapping_sub(value));
+                old
+            }
+
+            pub(crate) fn fetch_or(&self, value: $t, order: Ordering) -> $t {
+                let old = self.inner.fetch_or(value, order);
+                self.rmw("fetch_or", order, old, old | value);
                 old
             }
         }
