@@ -119,6 +119,12 @@ pub use mutex::{Mutex, MutexGuard, RawMutex};
 pub use semaphore::{Semaphore, SemaphorePermit};
 pub use seqlock::SeqLock;
 
+// The README's examples are compiled and run with the doctests, so it cannot drift
+// from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// The futex layer, exposed only to the loom tests in `loom-tests/futex.rs`.
 #[cfg(fencepost_loom)]
 #[doc(hidden)]
