@@ -185,14 +185,25 @@ impl Progress {
             String::new()
         };
         let in_section = self.section_started.elapsed().as_secs_f64();
-        let left = (self.this_section - in_section).max(0.0) + self.after_this_section;
+        let this_left = self.this_section - in_section;
+        let left = if this_left > 0.0 {
+            format!(
+                "about {} left",
+                minutes(this_left + self.after_this_section)
+            )
+        } else {
+            // Over its estimate: say so rather than "0s left".
+            format!(
+                "this section runs over its estimate; about {} after it",
+                minutes(self.after_this_section)
+            )
+        };
         format!(
-            "[{run}section {}/{} {}] {what} · {} elapsed · about {} left",
+            "[{run}section {}/{} {}] {what} · {} elapsed · {left}",
             self.section,
             self.sections,
             self.name,
             minutes(self.started.elapsed().as_secs_f64()),
-            minutes(left),
         )
     }
 }
