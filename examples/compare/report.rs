@@ -679,10 +679,11 @@ fn machine_note(runs: &[Run]) -> String {
     };
     let p = &last.provenance;
     format!(
-        "{}; {}; commit {}; core-to-core round trip {:.0} ns.\nLog scale. Bars: fencepost's median speed over the candidate's; whiskers: from both candidates' slowest and fastest rounds{}.",
+        "{}; {}; commit {}; {}; core-to-core round trip {:.0} ns.\nLog scale. Bars: fencepost's median speed over the candidate's; whiskers: from both candidates' slowest and fastest rounds{}.",
         p.date,
         p.machine(),
         p.commit,
+        p.rustc,
         p.round_trip_ns,
         if runs.len() > 1 {
             " (in the last run)"
@@ -772,10 +773,12 @@ pub fn chart_summary(runs: &[Run]) -> String {
     frame(
         "fencepost against the best peer: how many times faster (headline rows)",
         &format!(
-            "{}; {}; commit {}. Every row: BENCHMARKS.md.\nLog scale. Bars: the {runs_note}.",
+            "{}; {}; commit {}; {}; core-to-core round trip {:.0} ns. Every row: BENCHMARKS.md.\nLog scale. Bars: the {runs_note}.",
             p.date,
             p.machine(),
-            p.commit
+            p.commit,
+            p.rustc,
+            p.round_trip_ns
         ),
         quick,
         &body,
@@ -992,7 +995,20 @@ mod tests {
         ] {
             assert!(md.contains(needle), "{needle} missing from\n{md}");
         }
-        assert!(chart_full(&[run(false, 150.0)]).contains("abc1234"));
+        for svg in [
+            chart_full(&[run(false, 150.0)]),
+            chart_summary(&[run(false, 150.0)]),
+        ] {
+            for needle in [
+                "2026-12-06 12:00 UTC",
+                "abc1234",
+                "rustc 1.95.0",
+                "Test CPU",
+                "100 ns",
+            ] {
+                assert!(svg.contains(needle), "{needle} missing from a chart");
+            }
+        }
     }
 
     #[test]
