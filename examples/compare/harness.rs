@@ -65,24 +65,13 @@ impl Unit {
             Unit::NsPerOp => other / ours,
         }
     }
-
-    /// [`ratio`](Unit::ratio), or what happened when a figure is zero and a ratio
-    /// would be absurd: a throughput of 0 is a candidate that completed no operation
-    /// in its median sample (starved), a time of 0 one too fast for the clock.
-    pub fn compare(self, ours: f64, other: f64) -> Result<f64, String> {
-        let zero = |who: &str| match self {
-            Unit::MopsPerSec => format!("{who}starved: 0 operations in the median sample"),
-            Unit::NsPerOp => format!("{who}below the clock's resolution (0 ns)"),
-        };
-        if other == 0.0 {
-            Err(zero(""))
-        } else if ours == 0.0 {
-            Err(zero("fencepost "))
-        } else {
-            Ok(self.ratio(ours, other))
-        }
-    }
 }
+
+/// A throughput sample with fewer operations than this is too coarse for a ratio: a
+/// fixed-time workload (the mutex's fairness row counts the slowest thread's
+/// acquisitions in 200 ms) in which the candidate barely ran. A fixed-count workload
+/// never gets here.
+pub const STARVED_OPS: u64 = 10;
 
 /// A candidate: a name and a closure that runs the workload once and measures it.
 pub type Candidate<'a> = (&'a str, Box<dyn FnMut(Scale) -> Sample + 'a>);
@@ -111,6 +100,28 @@ pub struct Figure {
     pub median: f64,
     pub min: f64,
     pub max: f64,
+    /// The operation count of the median sample.
+    pub median_ops: u64,
+}
+
+impl Figure {
+    /// Why this figure cannot be divided by, if it cannot: a throughput from almost no
+    /// operations (starved), or a time of 0 (below the clock's resolution).
+    pub fn unusable(&self, unit: Unit) -> Option<String> {
+        match unit {
+            Unit::MopsPerSec if self.median_ops < STARVED_OPS || self.median == 0.0 => {
+                Some(format!(
+                    "starved: {} operation{} in the median sample",
+                    self.median_ops,
+                    if self.median_ops == 1 { "" } else { "s" }
+                ))
+            }
+            Unit::NsPerOp if self.median == 0.0 => {
+                Some("below the clock's resolution (0 ns)".into())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// One regime of one primitive: every candidate's figures, ours first.
@@ -126,6 +137,26 @@ impl Row {
     /// Our median.
     pub fn ours(&self) -> f64 {
         self.figures[0].median
+    }
+
+    /// How many times faster fencepost is than `f` ([`Unit::ratio`] of the medians),
+    /// or what happened instead where a ratio would be absurd.
+    pub fn versus(&self, f: &Figure) -> Result<f64, String> {
+        if let Some(what) = f.unusable(self.unit) {
+            return Err(what);
+        }
+        if let Some(what) = self.figures[0].unusable(self.unit) {
+            return Err(format!("fencepost {what}"));
+        }
+        Ok(self.unit.ratio(self.ours(), f.median))
+    }
+
+    /// [`versus`](Row::versus) as text: `1.38x`, or what happened.
+    pub fn versus_text(&self, f: &Figure) -> String {
+        match self.versus(f) {
+            Ok(r) => format!("{r:.2}x"),
+            Err(what) => what,
+        }
     }
 
     /// The best of the peers (candidates after the first that [`is_peer`]) by the
@@ -295,8 +326,8 @@ impl Harness {
         let rounds = if self.quick { 3 } else { self.rounds };
         let scale = Scale { quick: self.quick };
         let label = regimes.join(", ");
-        // samples[j][i]: regime j, candidate i.
-        let mut samples: Vec<Vec<Vec<f64>>> =
+        // samples[j][i]: regime j, candidate i: (figure, operations).
+        let mut samples: Vec<Vec<Vec<(f64, u64)>>> =
             vec![vec![Vec::new(); candidates.len()]; regimes.len()];
         self.say(&format!("{label}: warm-up"));
         // A workload may pin the calling thread; every sample starts unpinned, so that
@@ -311,7 +342,7 @@ impl Harness {
                 let figures = run(scale);
                 assert_eq!(figures.len(), regimes.len(), "one figure per regime");
                 for (j, f) in figures.into_iter().enumerate() {
-                    samples[j][i].push(unit.value(f));
+                    samples[j][i].push((unit.value(f), f.ops));
                 }
             }
             self.say(&format!("{label}: round {}/{rounds} done", round + 1));
@@ -322,12 +353,13 @@ impl Harness {
                 .iter()
                 .zip(per_candidate)
                 .map(|((name, _), mut s)| {
-                    s.sort_by(f64::total_cmp);
+                    s.sort_by(|a, b| a.0.total_cmp(&b.0));
                     Figure {
                         name: name.to_string(),
-                        median: s[s.len() / 2],
-                        min: s[0],
-                        max: s[s.len() - 1],
+                        median: s[s.len() / 2].0,
+                        min: s[0].0,
+                        max: s[s.len() - 1].0,
+                        median_ops: s[s.len() / 2].1,
                     }
                 })
                 .collect::<Vec<_>>();
@@ -376,16 +408,7 @@ impl Harness {
     }
 }
 
-/// `1.38x`, or what happened instead of a ratio.
-pub fn ratio_text(unit: Unit, ours: f64, theirs: f64) -> String {
-    match unit.compare(ours, theirs) {
-        Ok(r) => format!("{r:.2}x"),
-        Err(what) => what,
-    }
-}
-
 fn print_row(row: &Row, quick: bool) {
-    let ours = row.ours();
     println!(
         "\n{} / {} ({}, {})",
         row.primitive,
@@ -400,14 +423,14 @@ fn print_row(row: &Row, quick: bool) {
             f.median,
             f.min,
             f.max,
-            ratio_text(row.unit, ours, f.median)
+            row.versus_text(f)
         );
     }
     if let Some(best) = row.best_peer() {
         println!(
             "  best peer: {}; fencepost is {}{}",
             best.name,
-            ratio_text(row.unit, ours, best.median),
+            row.versus_text(best),
             if quick {
                 "  (--quick: not meaningful)"
             } else {
@@ -424,26 +447,54 @@ mod tests {
     use super::*;
 
     fn fig(name: &str, median: f64) -> Figure {
+        fig_ops(name, median, 1000)
+    }
+
+    fn fig_ops(name: &str, median: f64, median_ops: u64) -> Figure {
         Figure {
             name: name.into(),
             median,
             min: median,
             max: median,
+            median_ops,
         }
     }
 
     #[test]
     fn a_starved_candidate_gets_words_not_an_absurd_ratio() {
-        assert_eq!(
-            ratio_text(Unit::MopsPerSec, 0.96, 0.0),
-            "starved: 0 operations in the median sample"
+        let row = |unit, figures| Row {
+            primitive: "p".into(),
+            regime: "r".into(),
+            unit,
+            figures,
+        };
+        // The slowest thread got 2 acquisitions in 200 ms: 0.00001 M/s, not a ratio.
+        let fair = row(
+            Unit::MopsPerSec,
+            vec![fig("fencepost", 0.96), fig_ops("spin", 0.00001, 2)],
         );
         assert_eq!(
-            ratio_text(Unit::MopsPerSec, 0.0, 1.0),
+            fair.versus_text(&fair.figures[1]),
+            "starved: 2 operations in the median sample"
+        );
+        let ours = row(
+            Unit::MopsPerSec,
+            vec![fig_ops("fencepost", 0.0, 0), fig("b", 1.0)],
+        );
+        assert_eq!(
+            ours.versus_text(&ours.figures[1]),
             "fencepost starved: 0 operations in the median sample"
         );
-        assert_eq!(ratio_text(Unit::NsPerOp, 2.0, 4.0), "2.00x");
-        assert_eq!(ratio_text(Unit::MopsPerSec, 2.0, 4.0), "0.50x");
+        let ns = row(Unit::NsPerOp, vec![fig("fencepost", 2.0), fig("b", 4.0)]);
+        assert_eq!(ns.versus_text(&ns.figures[1]), "2.00x");
+        // A slow fixed-count sample is a real figure, however large the ratio.
+        let slow = row(
+            Unit::NsPerOp,
+            vec![fig("fencepost", 20.0), fig_ops("spinning", 40_000.0, 4)],
+        );
+        assert_eq!(slow.versus_text(&slow.figures[1]), "2000.00x");
+        let tp = row(Unit::MopsPerSec, vec![fig("fencepost", 2.0), fig("b", 4.0)]);
+        assert_eq!(tp.versus_text(&tp.figures[1]), "0.50x");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! (its throughput over theirs, or their time over its), so > 1 means fencepost wins in
 //! every row, whatever the unit.
 
-use crate::harness::{Figure, Row, Unit, ratio_text};
+use crate::harness::{Figure, Row, Unit};
 use crate::provenance::Provenance;
 use std::fmt::Write as _;
 use std::io;
@@ -219,10 +219,7 @@ fn versus(runs: &[Run], primitive: &str, regime: &str) -> Option<Versus> {
     }
     let ratios = rows
         .iter()
-        .filter_map(|r| {
-            r.headline_peer()
-                .map(|p| r.unit.compare(r.ours(), p.median))
-        })
+        .filter_map(|r| r.headline_peer().map(|p| r.versus(p)))
         .collect();
     Some(Versus {
         primitive: primitive.into(),
@@ -355,7 +352,6 @@ fn tables(runs: &[Run]) -> String {
                 if several { "---:|" } else { "" }
             );
         }
-        let ours = row.ours();
         let same = same_rows(runs, &row.primitive, &row.regime);
         let regime = format!(
             "{} ({}, {})",
@@ -364,7 +360,7 @@ fn tables(runs: &[Run]) -> String {
             row.unit.better()
         );
         let mut line = |name: String, f: &Figure, bold: bool| {
-            let ratio = ratio_text(row.unit, ours, f.median);
+            let ratio = row.versus_text(f);
             let ratio = if bold { format!("**{ratio}**") } else { ratio };
             let _ = write!(
                 s,
@@ -378,7 +374,7 @@ fn tables(runs: &[Run]) -> String {
                     .iter()
                     .filter_map(|r| {
                         let theirs = r.figures.iter().find(|g| g.name == f.name)?;
-                        r.unit.compare(r.ours(), theirs.median).ok()
+                        r.versus(theirs).ok()
                     })
                     .collect();
                 let lo = r.iter().cloned().fold(f64::INFINITY, f64::min);
@@ -545,7 +541,7 @@ fn speed(unit: Unit, x: f64) -> f64 {
 
 /// fencepost ÷ `f`, and the range from the two candidates' slowest and fastest rounds.
 fn ratio_and_range(row: &Row, f: &Figure) -> Result<(f64, f64, f64), String> {
-    let r = row.unit.compare(row.ours(), f.median)?;
+    let r = row.versus(f)?;
     let ours = &row.figures[0];
     let (o_lo, o_hi) = sorted(speed(row.unit, ours.min), speed(row.unit, ours.max));
     let (t_lo, t_hi) = sorted(speed(row.unit, f.min), speed(row.unit, f.max));
@@ -870,12 +866,14 @@ mod tests {
         }
     }
 
+    /// A figure from 1000 operations, or from none where `median` is 0 (starved).
     fn fig(name: &str, median: f64) -> Figure {
         Figure {
             name: name.into(),
             median,
             min: median * 0.9,
             max: median * 1.1,
+            median_ops: if median == 0.0 { 0 } else { 1000 },
         }
     }
 
