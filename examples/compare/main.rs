@@ -6,7 +6,7 @@
 //! directory cargo uses (after every section, so an interrupted run keeps what it
 //! measured); with `--publish`, also `BENCHMARKS.md`, the README's results block and the
 //! charts in `docs/benchmarks/`. See `harness.rs` for how figures are taken, `report.rs`
-//! for how they are written.
+//! for how they are written (`summary.rs`: the line per primitive; `chart.rs`: the SVGs).
 
 #![allow(
     unreachable_pub,
@@ -14,6 +14,7 @@
 )]
 
 mod barrier;
+mod chart;
 mod cli;
 mod harness;
 mod hash_map;
@@ -23,6 +24,7 @@ mod report;
 mod semaphore;
 mod seqlock;
 mod spsc;
+mod summary;
 
 #[allow(dead_code)]
 mod workloads;
@@ -161,7 +163,7 @@ fn measure(opts: &cli::Options, repo: &Path, out: &Path) -> std::io::Result<()> 
     estimates.save(out);
 
     println!("\nSummary (ratio > 1: fencepost faster; median and range over the runs):");
-    for line in report::summarize(&runs) {
+    for line in summary::summarize(&runs) {
         println!("{}", line_text(&line));
     }
     if opts.quick {
@@ -186,7 +188,7 @@ fn measure(opts: &cli::Options, repo: &Path, out: &Path) -> std::io::Result<()> 
 }
 
 /// A summary line for the terminal: the markdown one without its bullet and bold.
-fn line_text(s: &report::Summary) -> String {
+fn line_text(s: &summary::Summary) -> String {
     let heads: Vec<String> = s
         .headlines
         .iter()
