@@ -15,7 +15,7 @@
 #[path = "lab/mod.rs"]
 mod lab;
 
-use fencepost::spsc::{self, Full, Producer};
+use fencepost::spsc::{self, Producer};
 use loom::sync::Arc;
 use loom::sync::atomic::AtomicUsize;
 use loom::sync::atomic::Ordering::{self, Acquire, Relaxed, Release, SeqCst};
@@ -26,8 +26,8 @@ fn push_spin<T>(tx: &mut Producer<T>, mut v: T) {
     loop {
         match tx.push(v) {
             Ok(()) => return,
-            Err(Full(back)) => {
-                v = back;
+            Err(full) => {
+                v = full.into_inner();
                 thread::yield_now();
             }
         }
@@ -212,7 +212,7 @@ fn blocking_push_wakes_when_the_consumer_frees_a_slot_or_goes() {
         tx.push_blocking(2).unwrap();
         consumer.join().unwrap();
         // Full and the consumer gone: an error, not a sleep forever.
-        assert_eq!(tx.push_blocking(3).unwrap_err().0, 3);
+        assert_eq!(tx.push_blocking(3).unwrap_err().into_inner(), 3);
     });
 }
 

@@ -4,10 +4,43 @@
 //! model-checked with [loom](https://docs.rs/loom), run under Miri, tested on aarch64 and
 //! benchmarked against `std` and the best crates.io peers.
 //!
+//! # Quick start
+//!
+//! ```
+//! use fencepost::{HashMap, Mutex, SeqLock, spsc};
+//! use std::thread;
+//!
+//! // A bounded queue from one thread to another: exactly 3 slots.
+//! let (mut tx, mut rx) = spsc::channel::<u64>(3);
+//! // A lock, a value many threads read while one writes, a concurrent map.
+//! let total = Mutex::new(0u64);
+//! let latest = SeqLock::new(0u64);
+//! let seen: HashMap<u64, ()> = HashMap::new();
+//!
+//! thread::scope(|s| {
+//!     s.spawn(move || {
+//!         for i in 1..=100 {
+//!             tx.push_blocking(i).unwrap(); // sleeps while the queue is full
+//!         }
+//!     });
+//!     while let Some(i) = rx.pop_blocking() {
+//!         // `None` once the producer is gone and the queue is empty
+//!         *total.lock() += i;
+//!         latest.write(i);
+//!         seen.pin().insert(i, ());
+//!     }
+//! });
+//! assert_eq!(*total.lock(), 5050);
+//! assert_eq!(latest.read(), 100);
+//! assert_eq!(seen.len(), 100);
+//! ```
+//!
+//! # Primitives
+//!
 //! | module | primitive | core idea |
 //! |---|---|---|
 //! | [`spsc`] | bounded single-producer single-consumer queue | Yodaiken's wrap bit: all `n` slots used, any `n >= 1`; no fence or locked instruction on `push`/`pop` ([memory ordering](spsc#memory-ordering)) |
-//! | `mutex` | [`Mutex<T>`], [`RawMutex`] | Drepper's three-state futex word (unlocked / locked / contended), one CAS to lock and one swap to unlock when uncontended, a bounded spin only while nobody sleeps; a waiter that slept 1 ms gets the lock handed to it ([memory ordering](Mutex#memory-ordering)) |
+//! | [`mutex`] | [`Mutex<T>`], [`RawMutex`] | Drepper's three-state futex word (unlocked / locked / contended), one CAS to lock and one swap to unlock when uncontended, a bounded spin only while nobody sleeps; a waiter that slept 1 ms gets the lock handed to it ([memory ordering](Mutex#memory-ordering)) |
 //! | [`condvar`] | [`Condvar`] for [`Mutex`] | std's futex sequence word plus a waiter count: a notify with nobody waiting is one load; `notify_all` wakes all with one call (a requeue onto the mutex was built and measured slower here: [why](condvar#why-notify_all-wakes-everyone-rather-than-requeueing)) ([memory ordering](condvar#memory-ordering)) |
 //! | [`rwlock`] | [`RwLock<T>`], [`RawRwLock`] | a 64-bit futex state: readers take it with one `fetch_add` (no CAS loop), a waiting writer shuts out newcomers and waits only for the readers inside, and its release admits every reader that waited (phase-fair: neither side starves) ([memory ordering](rwlock#memory-ordering)) |
 //! | [`semaphore`] | counting [`Semaphore`] | permits and a sleepers bit in one 32-bit futex word: returning a permit and learning whether anyone sleeps is one `fetch_add`; bounded spin, then sleep; timed-out waiters withdraw ([memory ordering](semaphore#memory-ordering)) |
@@ -21,29 +54,86 @@
 //! twin*: the same protocol with one ordering weakened or one step removed, and a test,
 //! marked `#[should_panic]`, in which loom finds the bug.
 //!
-//! No primitive poisons: a panic while holding or using one leaves it usable.
+//! No primitive poisons: a panic while holding or using one leaves it usable. Errors
+//! that hand a value back keep it in a private field: `into_inner()` returns it
+//! ([`spsc::Full`], [`spsc::Abandoned`]), `into_pair()` a key and a value
+//! ([`hash_map::ShardFull`], [`hash_map::OccupiedError`]).
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `lock_api` | off | [`RawMutex`] implements [`lock_api::RawMutex`](https://docs.rs/lock_api/0.4/lock_api/trait.RawMutex.html) and `RawMutexTimed`, so `lock_api::Mutex<fencepost::RawMutex, T>` works (with mapped guards and the rest of `lock_api`'s API) |
+//!
+//! [`SeqLock<T>`] requires `T:` [`bytemuck::NoUninit`]; the crate re-exports
+//! [`bytemuck`] so the version always matches, and leaves bytemuck's `derive` feature to
+//! you (add `bytemuck = { version = "1", features = ["derive"] }` to derive it; the
+//! [`seqlock`] module shows what to do with a struct that has padding).
+//!
+//! # Platforms
+//!
+//! Linux is the primary target: the futex system call for sleeping, and `membarrier`
+//! for the asymmetric fences, so [`spsc`] `push` and `pop` execute no fence and no
+//! locked instruction and a [`HashMap`] reader's epoch pin costs a compiler fence.
+//! Where `membarrier` is missing (other operating systems, kernels before 4.14, Miri)
+//! the same code compiles and keeps every guarantee but that cost: both sides of those
+//! handshakes pay a `fence(SeqCst)` per operation. How threads sleep off Linux is
+//! described in the crate's `src/futex/mod.rs`.
+//!
+//! [`Barrier`], [`rwlock`] and [`hash_map`] need 64-bit atomics and do not exist on
+//! targets without them (`powerpc-unknown-linux-gnu`, say), where the compiler names the
+//! `cfg` that removed them; everything else builds there.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// docs.rs: the loom switch is an implementation detail, not a platform to badge.
+#![cfg_attr(docsrs, doc(auto_cfg(hide(fencepost_loom))))]
+// Without 64-bit atomics the hash map, the rwlock and the barrier are left out (see
+// "Platforms"), and the helpers only they use (in `sync` and `futex`) go unused; every
+// other target still reports dead code.
+#![cfg_attr(not(target_has_atomic = "64"), allow(dead_code, unused_imports))]
 
 mod backoff;
+#[cfg(target_has_atomic = "64")]
+#[cfg_attr(docsrs, doc(cfg(target_has_atomic = "64")))]
 pub mod barrier;
 pub mod condvar;
 mod futex;
+#[cfg(target_has_atomic = "64")]
+#[cfg_attr(docsrs, doc(cfg(target_has_atomic = "64")))]
 pub mod hash_map;
-mod mutex;
+pub mod mutex;
+#[cfg(target_has_atomic = "64")]
+#[cfg_attr(docsrs, doc(cfg(target_has_atomic = "64")))]
 pub mod rwlock;
 pub mod semaphore;
 pub mod seqlock;
 pub mod spsc;
 mod sync;
 
+/// The crate [`SeqLock`] builds on: `T: bytemuck::NoUninit` (re-exported so that the
+/// version you implement or derive always matches this crate's).
+pub use bytemuck;
+
+#[cfg(target_has_atomic = "64")]
+#[cfg_attr(docsrs, doc(cfg(target_has_atomic = "64")))]
 pub use barrier::{Barrier, BarrierTimeout, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
+#[cfg(target_has_atomic = "64")]
+#[cfg_attr(docsrs, doc(cfg(target_has_atomic = "64")))]
 pub use hash_map::{HashMap, HashSet};
 pub use mutex::{Mutex, MutexGuard, RawMutex};
+#[cfg(target_has_atomic = "64")]
+#[cfg_attr(docsrs, doc(cfg(target_has_atomic = "64")))]
 pub use rwlock::{RawRwLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{Semaphore, SemaphorePermit};
 pub use seqlock::SeqLock;
+
+// The README's examples are compiled and run with the doctests, so it cannot drift
+// from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// The futex layer, exposed only to the loom tests in `loom-tests/futex.rs`.
 #[cfg(fencepost_loom)]

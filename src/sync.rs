@@ -25,8 +25,12 @@ mod std_impl {
             reason = "offered to every primitive; not all use each"
         )]
         pub(crate) use core::sync::atomic::{
-            AtomicBool, AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+            AtomicBool, AtomicU8, AtomicU16, AtomicU32, AtomicUsize, Ordering, fence,
         };
+        // Only where the target has 64-bit atomics: `lib.rs` leaves out the modules
+        // that need it elsewhere.
+        #[cfg(target_has_atomic = "64")]
+        pub(crate) use core::sync::atomic::AtomicU64;
     }
 
     use core::mem::MaybeUninit;

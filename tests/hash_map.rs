@@ -2,7 +2,7 @@
 //! readers and writers, growth, drops, closures, policies and borrowed lookups.
 
 use fencepost::hash_map::{
-    Computed, Full, HashMap, HashMapBuilder, HashMapRef, Iter, Op, ResizePolicy,
+    Computed, HashMap, HashMapBuilder, HashMapRef, Iter, Op, ResizePolicy, ShardFull,
 };
 use proptest::prelude::*;
 use std::collections::HashMap as StdMap;
@@ -33,7 +33,7 @@ fn flush_all<K, V, S>(map: &HashMap<K, V, S>) {
 const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<HashMap<String, Vec<u8>>>();
-    send_sync::<Full<(String, u64)>>();
+    send_sync::<ShardFull<String, u64>>();
     send_sync::<Op<String>>();
     send_sync::<HashMapBuilder<String, Vec<u8>>>();
 };
@@ -313,8 +313,8 @@ fn fixed_policy_takes_its_capacity_then_returns_the_entry_when_full() {
         match m.insert_within_capacity(i, i.to_string()) {
             Ok(None) => inserted += 1,
             Ok(Some(_)) => unreachable!("keys are distinct"),
-            Err(Full(kv)) => {
-                full = Some(kv);
+            Err(err) => {
+                full = Some(err.into_pair());
                 break;
             }
         }

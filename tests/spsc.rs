@@ -55,7 +55,10 @@ fn fill_and_drain(cap: usize, laps: usize) {
         assert_eq!(rx.len(), fill);
         if fill == cap {
             assert!(tx.is_full() && rx.is_full());
-            assert_eq!(tx.push(usize::MAX), Err(Full(usize::MAX)));
+            assert_eq!(
+                tx.push(usize::MAX).map_err(Full::into_inner),
+                Err(usize::MAX)
+            );
         }
         for _ in 0..fill {
             assert_eq!(rx.pop(), Some(next_out));
@@ -151,8 +154,8 @@ fn stress_in_order(cap: usize, n: u64) {
         s.spawn(move || {
             for i in 0..n {
                 let mut v = i;
-                while let Err(Full(back)) = tx.push(v) {
-                    v = back;
+                while let Err(full) = tx.push(v) {
+                    v = full.into_inner();
                     thread::yield_now();
                 }
             }
@@ -373,7 +376,7 @@ fn abandonment_is_seen_by_both_sides() {
     drop(rx);
     assert!(tx.is_abandoned());
     tx.push_blocking(1).unwrap(); // room: accepted, then dropped with the ring
-    assert_eq!(tx.push_blocking(2).unwrap_err().0, 2);
+    assert_eq!(tx.push_blocking(2).unwrap_err().into_inner(), 2);
 }
 
 #[test]
@@ -428,7 +431,7 @@ fn a_sleeping_producer_wakes_when_the_consumer_is_dropped() {
     let producer = thread::spawn(move || tx.push_blocking(2));
     thread::sleep(Duration::from_millis(if cfg!(miri) { 10 } else { 50 }));
     drop(rx);
-    assert_eq!(producer.join().unwrap().unwrap_err().0, 2);
+    assert_eq!(producer.join().unwrap().unwrap_err().into_inner(), 2);
 }
 
 #[test]
@@ -456,10 +459,17 @@ fn debug_and_error_messages_are_helpful() {
         format!("{rx:?}"),
         "Consumer { capacity: 3, len: 0, abandoned: false }"
     );
-    assert_eq!(Full(()).to_string(), "the queue is full");
-    assert_eq!(spsc::Abandoned(()).to_string(), "the consumer is gone");
-    let e: Box<dyn std::error::Error> = Box::new(Full(String::new()));
+    let (mut tx, rx) = spsc::channel::<String>(1);
+    tx.push(String::new()).unwrap();
+    let full: Full<String> = tx.push("x".into()).unwrap_err();
+    assert_eq!(full.to_string(), "the queue is full");
+    let e: Box<dyn std::error::Error> = Box::new(full);
     assert_eq!(format!("{e:?}"), "Full(..)");
+    drop(rx);
+    let abandoned = tx.push_blocking("y".into()).unwrap_err();
+    assert_eq!(abandoned.to_string(), "the consumer is gone");
+    assert_eq!(format!("{abandoned:?}"), "Abandoned(..)");
+    assert_eq!(abandoned.into_inner(), "y");
 }
 
 /// One step of the model.

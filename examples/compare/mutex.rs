@@ -26,7 +26,7 @@ fn fairness<L: Lock>(threads: usize, run_for: Duration) -> Sample {
     let worst = counts.iter().map(|c| c.1).max().unwrap();
     let total: u64 = counts.iter().map(|c| c.0).sum();
     eprintln!(
-        "\n  fairness {name:<12} min share {:>5.2}% (fair {:.1}%), max/min {:>9.2}, longest wait {:>8.2} ms",
+        "  fairness {name:<12} min share {:>5.2}% (fair {:.1}%), max/min {:>9.2}, longest wait {:>8.2} ms",
         100.0 * min as f64 / total.max(1) as f64,
         100.0 / threads as f64,
         max as f64 / min.max(1) as f64,

@@ -37,23 +37,38 @@ impl ResizePolicy {
     }
 }
 
-/// A `Fixed` map's shard had no room; the rejected key and value are returned.
+/// A `Fixed` map's shard had no room; the rejected key and value are held back, and
+/// [`into_pair`](ShardFull::into_pair) returns them.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Full<T>(pub T);
+pub struct ShardFull<K, V> {
+    key: K,
+    value: V,
+}
 
-impl<T> fmt::Debug for Full<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Full(..)")
+impl<K, V> ShardFull<K, V> {
+    pub(super) fn new((key, value): (K, V)) -> Self {
+        Self { key, value }
+    }
+
+    /// The key and value that were not inserted.
+    pub fn into_pair(self) -> (K, V) {
+        (self.key, self.value)
     }
 }
 
-impl<T> fmt::Display for Full<T> {
+impl<K, V> fmt::Debug for ShardFull<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ShardFull(..)")
+    }
+}
+
+impl<K, V> fmt::Display for ShardFull<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("the hash map shard is full (ResizePolicy::Fixed)")
     }
 }
 
-impl<T> std::error::Error for Full<T> {}
+impl<K, V> std::error::Error for ShardFull<K, V> {}
 
 /// What a [`HashMap::compute`] closure asks for.
 ///

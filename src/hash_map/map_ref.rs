@@ -2,7 +2,7 @@
 
 use super::epoch::LocalGuard;
 use super::iter::{Iter, Keys, Values};
-use super::{Full, HashMap};
+use super::{HashMap, ShardFull};
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
@@ -152,7 +152,7 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher, G> HashMapRef<'m, K, V, S, G> {
     /// existing key always succeeds.
     ///
     /// ```
-    /// use fencepost::hash_map::{Full, HashMap, ResizePolicy};
+    /// use fencepost::hash_map::{HashMap, ResizePolicy};
     ///
     /// let map = HashMap::<u32, u32>::builder()
     ///     .shards(1)
@@ -164,7 +164,7 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher, G> HashMapRef<'m, K, V, S, G> {
     /// let rejected = loop {
     ///     match m.insert_within_capacity(i, i) {
     ///         Ok(_) => i += 1,
-    ///         Err(Full(kv)) => break kv,
+    ///         Err(full) => break full.into_pair(),
     ///     }
     /// };
     /// assert!(i >= 4);
@@ -172,14 +172,14 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher, G> HashMapRef<'m, K, V, S, G> {
     /// ```
     ///
     /// # Errors
-    /// [`Full`] with the key and value if the key is absent and its shard is full
+    /// [`ShardFull`] with the key and value if the key is absent and its shard is full
     /// (only with `ResizePolicy::Fixed`).
     ///
     /// # Panics
     /// If called from inside a closure passed to this map's `update`, `compute`,
     /// `get_or_insert_with` or `retain`.
     #[inline]
-    pub fn insert_within_capacity(&self, key: K, value: V) -> Result<Option<&V>, Full<(K, V)>> {
+    pub fn insert_within_capacity(&self, key: K, value: V) -> Result<Option<&V>, ShardFull<K, V>> {
         let hash = self.map.hash(&key);
         let shard = self.map.shard(hash);
         shard.prefetch(hash);
@@ -188,7 +188,7 @@ impl<'m, K: Hash + Eq, V, S: BuildHasher, G> HashMapRef<'m, K, V, S, G> {
             // SAFETY: the old entry was retired after this handle pinned, so the epoch
             // keeps it while `self` (and the returned borrow) lives.
             Ok(old) => Ok(old.map(|slot| &unsafe { w.entry(slot) }.1)),
-            Err(kv) => Err(Full(kv)),
+            Err(kv) => Err(ShardFull::new(kv)),
         }
     }
 

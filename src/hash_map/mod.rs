@@ -99,7 +99,7 @@ mod shard;
 mod slab;
 mod table;
 
-pub use builder::{Computed, Full, HashMapBuilder, Op, ResizePolicy};
+pub use builder::{Computed, HashMapBuilder, Op, ResizePolicy, ShardFull};
 pub use epoch::{LocalGuard, OwnedGuard};
 pub use iter::{IntoIter, Iter, Keys, Values};
 pub use map_ref::{HashMapRef, OccupiedError};

@@ -160,7 +160,8 @@ use std::time::Duration;
 /// everything done under the lock happens before the next owner's critical section.
 /// No `SeqCst`, no fence: sleepers announce themselves in the same word the owner
 /// releases, so lost wake-ups are prevented by that word's modification order and the
-/// kernel's atomic compare-and-sleep. Details in `src/mutex/mod.rs`.
+/// kernel's atomic compare-and-sleep. The full argument is in the
+/// [module's documentation](crate::mutex#memory-ordering).
 ///
 /// # Poisoning
 ///

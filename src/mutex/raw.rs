@@ -44,7 +44,7 @@ const STARVATION_THRESHOLD: Duration = Duration::from_millis(1);
 /// `lock_api::Mutex<fencepost::RawMutex, T>` works too.
 ///
 /// The state machine and its orderings are described in the
-/// [`Mutex`](crate::Mutex#algorithm) docs.
+/// [`mutex` module documentation](crate::mutex#algorithm).
 ///
 /// # Examples
 ///
@@ -520,6 +520,7 @@ impl Waiter {
 }
 
 #[cfg(all(feature = "lock_api", not(fencepost_loom)))]
+#[cfg_attr(docsrs, doc(cfg(feature = "lock_api")))]
 // SAFETY: `lock`/`try_lock`/`try_lock_*` return (or report `true`) only after an
 // Acquire CAS moved the word from UNLOCKED or HANDOFF to a held state, and only the
 // owner's `unlock` moves it back, so at most one context holds it; `unlock` may run on
@@ -556,6 +557,7 @@ unsafe impl lock_api::RawMutex for RawMutex {
 }
 
 #[cfg(all(feature = "lock_api", not(fencepost_loom)))]
+#[cfg_attr(docsrs, doc(cfg(feature = "lock_api")))]
 // SAFETY: the timed calls acquire exactly as `lock` does (see the `RawMutex` impl).
 unsafe impl lock_api::RawMutexTimed for RawMutex {
     type Duration = Duration;

@@ -42,9 +42,53 @@
 //! assert_eq!(quote.read().stamp, 999);
 //! ```
 //!
-//! `T` must be [`bytemuck::NoUninit`] (derive it; it requires `#[repr(C)]` or
-//! `#[repr(transparent)]` and no padding bytes): the value is stored and copied as
-//! integers, and padding bytes have no integer value.
+//! `T` must be [`bytemuck::NoUninit`]: the value is stored and copied as integers, and
+//! padding bytes have no integer value. Primitive types and arrays of them already
+//! are; for a struct, derive it (`#[repr(C)]` or `#[repr(transparent)]`, no padding)
+//! with bytemuck's `derive` feature in your `Cargo.toml`
+//! (`bytemuck = { version = "1", features = ["derive"] }`; this crate re-exports
+//! [`bytemuck`] but does not turn the feature on for you).
+//!
+//! # Values with padding
+//!
+//! A struct whose fields leave gaps cannot be `NoUninit`:
+//!
+//! ```compile_fail
+//! #[derive(Clone, Copy, bytemuck::NoUninit)]
+//! #[repr(C)]
+//! struct Config {
+//!     id: u32,      // then 4 bytes of padding, to align `ratio`
+//!     ratio: f64,
+//!     enabled: bool, // then 7 bytes of padding, to round the size up to 8
+//! }
+//! // error: derive(NoUninit) was applied to a type with padding
+//! ```
+//!
+//! Order the fields from the largest alignment down, which removes the gaps between
+//! them, and turn what is left at the end into a field of its own, always zero:
+//!
+//! ```
+//! #[derive(Clone, Copy, Debug, PartialEq, bytemuck::NoUninit)]
+//! #[repr(C)]
+//! struct Config {
+//!     ratio: f64,
+//!     id: u32,
+//!     enabled: bool,
+//!     _pad: [u8; 3], // 8 + 4 + 1 + 3 = 16: no byte left uninitialised
+//! }
+//!
+//! let config = fencepost::SeqLock::new(Config { ratio: 0.5, id: 7, enabled: true, _pad: [0; 3] });
+//! config.update(|c| c.enabled = false);
+//! assert_eq!(config.read().ratio, 0.5);
+//! assert!(!config.read().enabled);
+//! ```
+//!
+//! The explicit padding costs nothing: those bytes were copied anyway. If the derive
+//! still reports padding, `size_of` of the fields does not add up to the struct's
+//! size; a `#[repr(C, packed)]` struct has no padding either, but every field of it is
+//! unaligned and cannot be borrowed, so the explicit field is the easier choice.
+//! Without the derive, `unsafe impl fencepost::bytemuck::NoUninit for Config {}` makes
+//! the same promise by hand.
 //!
 //! # The protocol
 //!

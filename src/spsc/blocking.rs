@@ -20,7 +20,7 @@
 //! predictable branch, plus a load of the process-wide "membarrier available" byte.
 
 use super::Abandoned;
-use super::{CONSUMER_GONE, Consumer, Full, INDEX, PRODUCER_GONE, Parking, Producer, WRAP};
+use super::{CONSUMER_GONE, Consumer, INDEX, PRODUCER_GONE, Parking, Producer, WRAP};
 use crate::backoff::Backoff;
 use crate::futex;
 use crate::sync::atomic::AtomicU32;
@@ -125,19 +125,21 @@ impl<T> Producer<T> {
     /// let (mut tx, rx) = fencepost::spsc::channel(1);
     /// tx.push_blocking(1).unwrap();
     /// drop(rx);
-    /// assert_eq!(tx.push_blocking(2).unwrap_err().0, 2);
+    /// assert_eq!(tx.push_blocking(2).unwrap_err().into_inner(), 2);
     /// ```
     pub fn push_blocking(&mut self, mut value: T) -> Result<(), Abandoned<T>> {
         let mut backoff = Backoff::new();
         loop {
             match self.push(value) {
                 Ok(()) => return Ok(()),
-                Err(Full(v)) => value = v,
+                Err(full) => value = full.into_inner(),
             }
             if self.is_abandoned() {
                 // The Acquire in `is_abandoned` made the consumer's last pop visible:
                 // one more try sees every slot it freed.
-                return self.push(value).map_err(|Full(v)| Abandoned(v));
+                return self
+                    .push(value)
+                    .map_err(|full| Abandoned(full.into_inner()));
             }
             if backoff.should_park() {
                 let (shared, tail) = (&self.shared, self.tail);

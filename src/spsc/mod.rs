@@ -394,14 +394,44 @@ impl<T> Drop for DropRemaining<'_, T> {
     }
 }
 
-/// The error of [`Producer::push`]: the queue was full. Holds the value back.
+/// The error of [`Producer::push`]: the queue was full. Holds the value back;
+/// [`into_inner`](Full::into_inner) returns it.
+///
+/// ```
+/// let (mut tx, _rx) = fencepost::spsc::channel(1);
+/// tx.push("a").unwrap();
+/// let err = tx.push("b").unwrap_err();
+/// assert_eq!(err.into_inner(), "b");
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Full<T>(pub T);
+pub struct Full<T>(T);
+
+impl<T> Full<T> {
+    /// The value that was not pushed.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
 
 /// The error of [`Producer::push_blocking`]: the consumer is gone, so the value could
-/// never be received. Holds the value back.
+/// never be received. Holds the value back; [`into_inner`](Abandoned::into_inner)
+/// returns it.
+///
+/// ```
+/// let (mut tx, rx) = fencepost::spsc::channel(1);
+/// tx.push(1).unwrap();
+/// drop(rx);
+/// assert_eq!(tx.push_blocking(2).unwrap_err().into_inner(), 2);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Abandoned<T>(pub T);
+pub struct Abandoned<T>(T);
+
+impl<T> Abandoned<T> {
+    /// The value that was not pushed.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
 
 impl<T> fmt::Debug for Full<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -479,7 +509,7 @@ impl<T> Producer<T> {
     /// ```
     /// let (mut tx, _rx) = fencepost::spsc::channel(1);
     /// assert_eq!(tx.push(1), Ok(()));
-    /// assert_eq!(tx.push(2).unwrap_err().0, 2);
+    /// assert_eq!(tx.push(2).unwrap_err().into_inner(), 2);
     /// ```
     #[inline]
     pub fn push(&mut self, value: T) -> Result<(), Full<T>> {
