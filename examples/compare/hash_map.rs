@@ -327,16 +327,23 @@ pub fn run(h: &mut Harness) {
     h.set_rounds(default_rounds);
     println!("\nhash_map goals (ratios from this run; 8-thread rows oversubscribe 2 cores):");
     for g in goals {
+        let against = g.against.unwrap_or("best peer");
+        if !g.ratio.is_finite() || g.ratio <= 0.0 {
+            // A starved or zero-time row on either side: no ratio to judge.
+            println!(
+                "  {:<70}   n/a vs {against:<10} no ratio (a starved row)",
+                g.what
+            );
+            continue;
+        }
+        let verdict = if g.ratio >= g.target {
+            "met"
+        } else {
+            "NOT met"
+        };
         println!(
-            "  {:<70} {:>5.2}x vs {:<10} {}",
-            g.what,
-            g.ratio,
-            g.against.unwrap_or("best peer"),
-            if g.ratio >= g.target {
-                "met"
-            } else {
-                "NOT met"
-            }
+            "  {:<70} {:>5.2}x vs {against:<10} {verdict}",
+            g.what, g.ratio
         );
     }
 }
