@@ -136,7 +136,11 @@ fn an_aborted_write_chunk_publishes_nothing_and_drops_nothing() {
     let ledger = Ledger::new(8);
     let (mut tx, mut rx) = spsc::channel::<Item>(4);
     tx.push(item(&ledger, 0)).unwrap();
-    drop(tx.write_chunk_uninit(3).unwrap()); // nothing written, nothing committed
+    {
+        // Reserved, nothing written, nothing committed: an abort.
+        let aborted = tx.write_chunk_uninit(3).unwrap();
+        assert_eq!(aborted.len(), 3);
+    }
     assert_eq!(ledger.total(), 0);
     assert_eq!(rx.len(), 1);
     // The aborted slots are reused.
@@ -190,7 +194,7 @@ fn read_chunk_commit_drops_exactly_k_and_leaves_the_rest() {
         [1, 1, 1, 0, 0, 0]
     );
     // A read chunk dropped without a commit leaves its items in the queue.
-    drop(rx.read_chunk(3).unwrap());
+    assert_eq!(rx.read_chunk(3).unwrap().len(), 3);
     assert_eq!(ledger.total(), 3);
     assert_eq!(rx.len(), 3);
     drop((tx, rx));
