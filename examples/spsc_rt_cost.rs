@@ -2,7 +2,8 @@
 //! queue in the same process, in interleaved rounds (medians of `--rounds`, default 7):
 //!
 //! - hot path: `push` + `pop` of one `u64` on one thread (ns per pair), and a
-//!   two-thread stream of `u64`s through 4,096 slots (ns per item), for the default
+//!   two-thread stream of `u64`s through 4,096 slots (ns per item; producer and
+//!   consumer pinned as in the benches), for the default
 //!   `channel`, `channel_real_time_consumer` (a blocking producer's `push`, a real-time
 //!   `pop`) and `channel_real_time` (both real-time);
 //! - the blocking side's timed waits, facing a real-time side: how late a producer
@@ -13,6 +14,10 @@
 //! ```text
 //! cargo run --release --example spsc_rt_cost [-- --rounds 7]
 //! ```
+
+#[allow(unreachable_pub, reason = "the benches' pinning module, shared as is")]
+#[path = "../benches/workloads/pin.rs"]
+mod pin;
 
 use fencepost::spsc;
 use std::hint::black_box;
@@ -52,6 +57,7 @@ fn stream<P: Send + 'static, C: Send + 'static>(
     let producer = {
         let go = Arc::clone(&go);
         thread::spawn(move || {
+            pin::pin_to_cpu(1);
             while !go.load(Ordering::Acquire) {}
             for i in 0..n {
                 while !push(&mut tx, i) {
@@ -60,6 +66,7 @@ fn stream<P: Send + 'static, C: Send + 'static>(
             }
         })
     };
+    pin::pin_to_cpu(0);
     let start = Instant::now();
     go.store(true, Ordering::Release);
     let mut got = 0;
@@ -71,6 +78,7 @@ fn stream<P: Send + 'static, C: Send + 'static>(
     }
     let t = start.elapsed();
     producer.join().unwrap();
+    pin::unpin();
     t.as_nanos() as f64 / n as f64
 }
 
@@ -119,14 +127,18 @@ fn wake_latency<C: Send + 'static>(
     trials: usize,
 ) -> Vec<f64> {
     let mut out = Vec::with_capacity(trials);
-    for _ in 0..trials {
+    for trial in 0..trials {
         let (mut tx, mut rx) = make();
         tx.push(0).unwrap();
         let waiter = thread::spawn(move || {
             tx.push_blocking(1).unwrap();
             Instant::now()
         });
-        thread::sleep(Duration::from_millis(3)); // it has spun and gone to sleep
+        // Long enough for it to spin and go to sleep; the extra 0..1 ms (in steps of
+        // 37 us) spreads the pop over the phases of a 1 ms poll, which a fixed sleep
+        // started with the waiter's first timed wait would not.
+        let spread = Duration::from_micros((trial as u64 * 37) % 1000);
+        thread::sleep(Duration::from_millis(3) + spread);
         let freed = Instant::now();
         assert_eq!(pop(&mut rx), Some(0));
         let woke = waiter.join().unwrap();
@@ -149,8 +161,8 @@ fn main() {
             _ => panic!("spsc_rt_cost: unknown argument {a} (--rounds N)"),
         }
     }
-    const SINGLE: u64 = 20_000_000;
-    const STREAM: u64 = 20_000_000;
+    const SINGLE: u64 = 5_000_000;
+    const STREAM: u64 = 5_000_000;
     let names = ["default channel", "real-time consumer", "both real-time"];
     let mut single_ns = vec![Vec::new(); 3];
     let mut stream_ns = vec![Vec::new(); 3];
