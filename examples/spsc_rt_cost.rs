@@ -26,6 +26,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Pairs per single-thread sample, items per two-thread sample.
+const SINGLE: u64 = 5_000_000;
+const STREAM: u64 = 5_000_000;
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -80,6 +84,18 @@ fn stream<P: Send + 'static, C: Send + 'static>(
     producer.join().unwrap();
     pin::unpin();
     t.as_nanos() as f64 / n as f64
+}
+
+/// `single` through 1,024 slots and `stream` through 4,096, of one kind of queue.
+fn both<P: Send + 'static, C: Send + 'static>(
+    make: fn(usize) -> (P, C),
+    push: fn(&mut P, u64) -> bool,
+    pop: fn(&mut C) -> Option<u64>,
+) -> (f64, f64) {
+    (
+        single(make(1024), push, pop, SINGLE),
+        stream(make(4096), push, pop, STREAM),
+    )
 }
 
 #[cfg(target_os = "linux")]
@@ -161,8 +177,6 @@ fn main() {
             _ => panic!("spsc_rt_cost: unknown argument {a} (--rounds N)"),
         }
     }
-    const SINGLE: u64 = 5_000_000;
-    const STREAM: u64 = 5_000_000;
     let names = ["default channel", "real-time consumer", "both real-time"];
     let mut single_ns = vec![Vec::new(); 3];
     let mut stream_ns = vec![Vec::new(); 3];
@@ -170,47 +184,16 @@ fn main() {
         for k in 0..3 {
             let which = (k + round) % 3; // rotate the order between rounds
             let (s, t) = match which {
-                0 => (
-                    single(
-                        spsc::channel(1024),
-                        |t, v| t.push(v).is_ok(),
-                        |r| r.pop(),
-                        SINGLE,
-                    ),
-                    stream(
-                        spsc::channel(4096),
-                        |t, v| t.push(v).is_ok(),
-                        |r| r.pop(),
-                        STREAM,
-                    ),
+                0 => both(spsc::channel, |t, v| t.push(v).is_ok(), |r| r.pop()),
+                1 => both(
+                    spsc::channel_real_time_consumer,
+                    |t, v| t.push(v).is_ok(),
+                    |r| r.pop(),
                 ),
-                1 => (
-                    single(
-                        spsc::channel_real_time_consumer(1024),
-                        |t, v| t.push(v).is_ok(),
-                        |r| r.pop(),
-                        SINGLE,
-                    ),
-                    stream(
-                        spsc::channel_real_time_consumer(4096),
-                        |t, v| t.push(v).is_ok(),
-                        |r| r.pop(),
-                        STREAM,
-                    ),
-                ),
-                _ => (
-                    single(
-                        spsc::channel_real_time(1024),
-                        |t, v| t.push(v).is_ok(),
-                        |r| r.pop(),
-                        SINGLE,
-                    ),
-                    stream(
-                        spsc::channel_real_time(4096),
-                        |t, v| t.push(v).is_ok(),
-                        |r| r.pop(),
-                        STREAM,
-                    ),
+                _ => both(
+                    spsc::channel_real_time,
+                    |t, v| t.push(v).is_ok(),
+                    |r| r.pop(),
                 ),
             };
             single_ns[which].push(s);
