@@ -115,7 +115,10 @@
 //! The fence pair guarantees that either the sleeper's re-check sees the publication or
 //! the publisher sees the sleeper, so no wake-up is lost (under loom both halves are
 //! `fence(SeqCst)` and a lost wake-up is a deadlock the model checker reports). Dropping
-//! a handle wakes the other side too.
+//! a handle wakes the other side too. Every wait has a deadline form; a deadline is
+//! checked before each sleep, and a sleep lasts no longer than what is left of it.
+//! Facing a real-time side none of this handshake runs: see
+//! [Real-time sides](#real-time-sides).
 //!
 //! # What `push` and `pop` execute
 //!
@@ -135,7 +138,9 @@
 //! `push`. Neither has a `lock`-prefixed instruction, an `xchg`, an `mfence` or a `dmb`;
 //! waking a sleeper (`swap` + `futex`) and the `fence(SeqCst)` used where `membarrier`
 //! is missing are out-of-line calls, and without `membarrier` every operation takes the
-//! slow path.
+//! slow path. The real-time sides' `push` and `pop` are the same minus the light fence
+//! and the sleeper check, on every platform: no call at all, which the disassembly
+//! check also asserts (`fencepost_probe_rt_push`/`_pop`).
 //!
 //! # Real-time sides
 //!
