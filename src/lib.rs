@@ -39,7 +39,7 @@
 //!
 //! | module | primitive | core idea |
 //! |---|---|---|
-//! | [`spsc`] | bounded single-producer single-consumer queue | Yodaiken's wrap bit: all `n` slots used, any `n >= 1`; no fence or locked instruction on `push`/`pop` ([memory ordering](spsc#memory-ordering)) |
+//! | [`spsc`] | bounded single-producer single-consumer queue | Yodaiken's wrap bit: all `n` slots used, any `n >= 1`; no fence or locked instruction on `push`/`pop` ([memory ordering](spsc#memory-ordering)); blocking, deadline, slice and zero-copy chunk forms; a [real-time side](spsc#real-time-sides) that never makes a system call, with a blocking side that polls it by timed waits |
 //! | [`mutex`] | [`Mutex<T>`], [`RawMutex`] | Drepper's three-state futex word (unlocked / locked / contended), one CAS to lock and one swap to unlock when uncontended, a bounded spin only while nobody sleeps; a waiter that slept 1 ms gets the lock handed to it ([memory ordering](Mutex#memory-ordering)) |
 //! | [`condvar`] | [`Condvar`] for [`Mutex`] | std's futex sequence word plus a waiter count: a notify with nobody waiting is one load; `notify_all` wakes all with one call (a requeue onto the mutex was built and measured slower here: [why](condvar#why-notify_all-wakes-everyone-rather-than-requeueing)) ([memory ordering](condvar#memory-ordering)) |
 //! | [`rwlock`] | [`RwLock<T>`], [`RawRwLock`] | a 64-bit futex state: readers take it with one `fetch_add` (no CAS loop), a waiting writer shuts out newcomers and waits only for the readers inside, and its release admits every reader that waited (phase-fair: neither side starves) ([memory ordering](rwlock#memory-ordering)) |
