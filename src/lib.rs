@@ -119,6 +119,7 @@ pub use bytemuck;
 #[cfg_attr(docsrs, doc(cfg(target_has_atomic = "64")))]
 pub use barrier::{Barrier, BarrierTimeout, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
+pub use futex::{DEFAULT_FENCE_MODE, FenceMode, FenceModeError, fence_mode, set_fence_mode};
 #[cfg(target_has_atomic = "64")]
 #[cfg_attr(docsrs, doc(cfg(target_has_atomic = "64")))]
 pub use hash_map::{HashMap, HashSet};
