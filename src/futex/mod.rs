@@ -202,7 +202,7 @@ pub enum FenceMode {
 }
 
 /// The mode a process gets if nothing calls [`set_fence_mode`] before the first use.
-pub const DEFAULT_FENCE_MODE: FenceMode = FenceMode::Membarrier;
+pub const DEFAULT_FENCE_MODE: FenceMode = FenceMode::Fences;
 
 /// Why [`set_fence_mode`] did not give the mode asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
