@@ -22,6 +22,7 @@
 //! ```text
 //! cargo run --release --example jitter              # 3 s per run, 2 rounds
 //! cargo run --release --example jitter -- --quick   # smoke run: 0.2 s per run, 1 round
+//! cargo run --release --example jitter -- --only costs --seconds 1 --rounds 4
 //! ```
 #![allow(
     unreachable_pub,
@@ -80,7 +81,7 @@ mod linux {
             return;
         }
         if args.iter().any(|a| a == "--help" || a == "-h") {
-            println!("usage: jitter [--quick] [--seconds S] [--rounds N]");
+            println!("usage: jitter [--quick] [--seconds S] [--rounds N] [--only jitter|costs]");
             return;
         }
         let quick = args.iter().any(|a| a == "--quick");
@@ -95,7 +96,17 @@ mod linux {
         };
         let seconds = value("--seconds").unwrap_or(if quick { 0.2 } else { 3.0 });
         let rounds = value("--rounds").map_or(if quick { 1 } else { 2 }, |r| r as usize);
-        parent(seconds, rounds);
+        let only = args
+            .iter()
+            .position(|a| a == "--only")
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str);
+        if only != Some("costs") {
+            jitter_table(seconds, rounds);
+        }
+        if only != Some("jitter") {
+            costs_table(seconds, rounds);
+        }
     }
 
     /// Runs `exe --child ARGS` and returns its one line of output.
@@ -117,7 +128,7 @@ mod linux {
             .to_owned()
     }
 
-    fn parent(seconds: f64, rounds: usize) {
+    fn jitter_table(seconds: f64, rounds: usize) {
         let secs = format!("{seconds}");
         println!(
             "jitter: poller pinned to CPU 0, workload threads to CPU 1, {seconds} s per run, \
@@ -138,7 +149,11 @@ mod linux {
             }
         }
         println!();
-        // Hot-path costs, modes alternating, medians over the rounds.
+    }
+
+    /// Hot-path costs, modes alternating, medians over the rounds.
+    fn costs_table(seconds: f64, rounds: usize) {
+        let secs = format!("{seconds}");
         let cost_rounds = rounds.max(1) * 3;
         let mut costs: Vec<Vec<Vec<f64>>> = vec![Vec::new(); MODES.len()];
         for _ in 0..cost_rounds {
@@ -284,7 +299,8 @@ mod linux {
     fn jitter(mode: FenceMode, workload: &str, duration: Duration) {
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = Vec::new();
-        // Counts the heavy fences the workload caused (an estimate for the map).
+        // Each worker returns its events: items handed over, epoch collections (an
+        // estimate: removes / 1,024), heavy fences.
         let spawn = |f: Box<dyn FnOnce(&AtomicBool) -> u64 + Send>| {
             let stop = Arc::clone(&stop);
             thread::spawn(move || {

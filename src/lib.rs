@@ -39,7 +39,7 @@
 //!
 //! | module | primitive | core idea |
 //! |---|---|---|
-//! | [`spsc`] | bounded single-producer single-consumer queue | Yodaiken's wrap bit: all `n` slots used, any `n >= 1`; no fence or locked instruction on `push`/`pop` ([memory ordering](spsc#memory-ordering)) |
+//! | [`spsc`] | bounded single-producer single-consumer queue | Yodaiken's wrap bit: all `n` slots used, any `n >= 1`; no locked instruction on `push`/`pop`, and no fence either in [`FenceMode::Membarrier`] ([memory ordering](spsc#memory-ordering), [fence modes](#fence-modes)) |
 //! | [`mutex`] | [`Mutex<T>`], [`RawMutex`] | Drepper's three-state futex word (unlocked / locked / contended), one CAS to lock and one swap to unlock when uncontended, a bounded spin only while nobody sleeps; a waiter that slept 1 ms gets the lock handed to it ([memory ordering](Mutex#memory-ordering)) |
 //! | [`condvar`] | [`Condvar`] for [`Mutex`] | std's futex sequence word plus a waiter count: a notify with nobody waiting is one load; `notify_all` wakes all with one call (a requeue onto the mutex was built and measured slower here: [why](condvar#why-notify_all-wakes-everyone-rather-than-requeueing)) ([memory ordering](condvar#memory-ordering)) |
 //! | [`rwlock`] | [`RwLock<T>`], [`RawRwLock`] | a 64-bit futex state: readers take it with one `fetch_add` (no CAS loop), a waiting writer shuts out newcomers and waits only for the readers inside, and its release admits every reader that waited (phase-fair: neither side starves) ([memory ordering](rwlock#memory-ordering)) |
@@ -72,13 +72,76 @@
 //!
 //! # Platforms
 //!
-//! Linux is the primary target: the futex system call for sleeping, and `membarrier`
-//! for the asymmetric fences, so [`spsc`] `push` and `pop` execute no fence and no
-//! locked instruction and a [`HashMap`] reader's epoch pin costs a compiler fence.
-//! Where `membarrier` is missing (other operating systems, kernels before 4.14, Miri)
-//! the same code compiles and keeps every guarantee but that cost: both sides of those
-//! handshakes pay a `fence(SeqCst)` per operation. How threads sleep off Linux is
-//! described in the crate's `src/futex/mod.rs`.
+//! Linux is the primary target: the futex system call for sleeping, and, if you choose
+//! [`FenceMode::Membarrier`], `membarrier` for the asymmetric fences (see [fence
+//! modes](#fence-modes)). Where `membarrier` is missing (other operating systems,
+//! kernels before 4.14, Miri) the mode is always [`FenceMode::Fences`]: the same code
+//! keeps every guarantee. How threads sleep off Linux is described in the crate's
+//! `src/futex/mod.rs`.
+//!
+//! # Fence modes
+//!
+//! Two handshakes need a store→load fence on both sides: a thread that goes to sleep
+//! in an [`spsc`] blocking call against the side that publishes (`push`/`pop`), and a
+//! [`HashMap`] reclaimer against its readers' epoch pins. [`FenceMode`] says who pays,
+//! for the whole process ([`set_fence_mode`] before the first queue or map;
+//! [`fence_mode`] tells):
+//!
+//! - [`FenceMode::Fences`] (**the default**): both sides run `fence(SeqCst)`. Nothing
+//!   interrupts other threads; `push`/`pop` each pay a fence (`mfence` on x86_64,
+//!   `dmb ish` on aarch64) and take the queue's slow path, and a map reader's pin pays
+//!   a fence.
+//! - [`FenceMode::Membarrier`] (Linux 4.14+): `push`, `pop` and the pin run a compiler
+//!   fence only, and the rare side (a thread about to sleep; a map writer once every
+//!   1,024 removes) calls `membarrier(PRIVATE_EXPEDITED)`, which sends an
+//!   inter-processor interrupt to **every CPU running a thread of this process**,
+//!   whether or not that thread uses fencepost.
+//!
+//! Measured with `cargo run --release --example jitter` on a 2-vCPU KVM guest (shared,
+//! noisy; load 2-4 during the run): a thread pinned to CPU 0 reads the clock in a
+//! tight loop for 3 s and records every gap, while threads on CPU 1 run the workload.
+//! Two rounds each, *gaps over 5 us / over 10 us / p99.99 of the gaps*:
+//!
+//! | workload on CPU 1 | `Membarrier` | `Fences` |
+//! |---|---|---|
+//! | idle (the machine's own noise) | 1,935 / 1,558 / 0.18 us; 1,739 / 1,520 / 0.19 us | 939 / 851 / 0.20 us; 1,174 / 1,086 / 0.20 us |
+//! | blocking SPSC, one item every ~50 us, the consumer sleeping between items | **25,334** / 1,208 / **5.73 us**; **22,468** / 1,768 / **7.04 us** | 1,176 / 1,118 / 0.16 us; 1,374 / 1,309 / 0.16 us |
+//! | `HashMap` insert + remove flat out (epoch collections) | **32,884** / 3,867 / **7.19 us**; **26,311** / 1,557 / **6.93 us** | 6,949 / 6,894 / 3.13 us; 926 / 822 / 0.16 us |
+//! | the heavy half alone, every ~50 us | **40,351** / 1,657 / **7.11 us**; **41,648** / 1,321 / **6.83 us** | 1,582 / 1,158 / 0.07 us; 1,679 / 1,164 / 0.06 us |
+//!
+//! The largest gap (3-210 ms) is the host descheduling the guest in every mode and
+//! says nothing about either. Each `membarrier` stalls the polling thread for 5-8 us,
+//! so its gaps over 5 us follow the rate of sleeps or collections; with `Fences` they
+//! stay at the idle level (the one `Fences` map round at 6,949 is a noisy minute: its
+//! second round is at idle).
+//!
+//! What `Fences` costs on the hot path, from the same example (`--only costs --seconds 1
+//! --rounds 4`: medians of 12 alternating runs of each mode, ns per operation, and the
+//! ratio against the default in the same run; load 5-6 on the 2 vCPUs), and in
+//! instructions under `valgrind --tool=callgrind` (`examples/icount.rs`, 16 M
+//! push+pop pairs on one thread). The queue pays most: with `Fences` every `push` and
+//! `pop` takes its slow path and runs an out-of-line `mfence`, which also waits for the
+//! store of the index to reach the other core's cache when both sides stream flat out
+//! (three times slower here, in both cases); the map's pin fence is lost in its hashing
+//! and probing:
+//!
+//! | operation | `Fences` (default) | `Membarrier` |
+//! |---|---|---|
+//! | `spsc` push+pop, one thread | 9.6 ns (1.00x) | 3.2 ns (0.33x) |
+//! | `spsc` push→pop, two threads pinned apart, flat out | 326 ns (1.00x) | 108 ns (0.33x) |
+//! | `HashMap::remove` (64 K keys) | 37.4 ns (1.00x) | 36.9 ns (0.99x) |
+//! | `HashMap::get_cloned` (64 K keys) | 29.0 ns (1.00x) | 25.6 ns (0.88x) |
+//! | `spsc` push+pop, instructions per pair | 92.9 | 43.4 (rtrb: 35.6) |
+//!
+//! Why `Fences` is the default: a fence costs the thread that uses the primitive
+//! nanoseconds per operation (up to three times the queue's cost, see above), and that
+//! thread can measure it and choose; `membarrier` costs 5-8 us
+//! to *every other running thread of the process*, at a rate set by whoever sleeps or
+//! removes, and the thread that suffers it (an audio callback, a busy-polling core)
+//! cannot tell where it came from. A latency-sensitive program must not get that
+//! from a dependency by default. Throughput-bound programs with no such thread opt in
+//! with `set_fence_mode(FenceMode::Membarrier)` first thing in `main`. The mode
+//! cannot change once a queue or map exists: [`set_fence_mode`] says why.
 //!
 //! [`Barrier`], [`rwlock`] and [`hash_map`] need 64-bit atomics and do not exist on
 //! targets without them (`powerpc-unknown-linux-gnu`, say), where the compiler names the

@@ -18,15 +18,23 @@
 //!
 //! [`light_fence`] and [`heavy_fence`] together give the store→load ordering of a
 //! Dekker handshake ("I published, then I check whether you sleep" against "I announced
-//! that I sleep, then I re-check what you publish") while the frequent side pays only a
-//! compiler fence. On Linux the heavy side calls `membarrier(PRIVATE_EXPEDITED)`, which
-//! runs a full barrier on every CPU currently running a thread of this process (a thread
-//! that is not running passed one in its context switch), as folly's
-//! `asymmetricHeavyBarrier` and liburcu do. Where `membarrier` is unavailable (old
-//! kernels, Miri, other OSes) both sides fall back to `fence(SeqCst)`; under loom both
-//! are `fence(SeqCst)`, which is exactly the guarantee the pair provides.
-//! Call [`init_asymmetric_fences`] before handing the objects that use them to other
-//! threads, so every light side sees the final choice.
+//! that I sleep, then I re-check what you publish"). What each half executes is the
+//! process-wide [`FenceMode`], fixed once (by [`set_fence_mode`], or at
+//! [`DEFAULT_FENCE_MODE`] by the first [`init_asymmetric_fences`]):
+//!
+//! | mode | light half | `fast_light_fence_ok()` | heavy half |
+//! |---|---|---|---|
+//! | `Fences` (default), and wherever `membarrier` is missing (old kernels, seccomp, other OSes) | `fence(SeqCst)`, out of line | false: the queue takes its slow path, the map pins with `light_fence` | `fence(SeqCst)` |
+//! | `Membarrier` (Linux) | compiler fence | true | `membarrier(PRIVATE_EXPEDITED)`: a full barrier on every CPU currently running a thread of this process (one that is not running passed one in its context switch), as folly's `asymmetricHeavyBarrier` and liburcu do; an IPI to each of those CPUs |
+//! | Miri (either mode; `membarrier` is refused, so `Fences`) | `fence(SeqCst)` | true: `fast_light_fence` is a real fence there | `fence(SeqCst)` |
+//! | loom | `fence(SeqCst)` | true (`fast_light_fence` is the same fence) | `fence(SeqCst)`: exactly the guarantee the pair provides |
+//!
+//! Either way every light half pairs with a heavy half that completes it: a compiler
+//! fence only ever meets `membarrier`, because the mode never changes after the first
+//! [`init_asymmetric_fences`], which every object that uses the fences calls before it
+//! reaches another thread (the thread that receives it inherits the fixed mode through
+//! that hand-over). The measured cost of each mode is in the crate docs (`# Fence
+//! modes`).
 //!
 //! # Platforms
 //!
