@@ -253,6 +253,82 @@ fn is_abandoned_synchronizes_with_the_consumers_drop() {
     });
 }
 
+// ---------------------------------------------------------------------------------
+// Real-time sides: nothing ever wakes the blocking side, which waits by timed waits.
+// Under loom a timed wait re-checks its word and times out at once (`futex/loom.rs`),
+// so these models explore every schedule in which the poll interval elapsed; a
+// blocking side that relied on a wake-up here would spin forever or sleep forever,
+// which loom reports.
+// ---------------------------------------------------------------------------------
+
+/// Pops one item from a real-time consumer, yielding while the queue is empty.
+fn pop_spin_real_time(rx: &mut spsc::RealTimeConsumer<usize>) -> usize {
+    loop {
+        if let Some(v) = rx.pop() {
+            return v;
+        }
+        thread::yield_now();
+    }
+}
+
+#[test]
+fn blocking_producer_facing_a_real_time_consumer_sees_the_room_and_the_drop() {
+    loom::model(|| {
+        let (mut tx, mut rx) = spsc::channel_real_time_consumer::<usize>(1);
+        tx.push(1).unwrap();
+        let consumer = thread::spawn(move || {
+            assert_eq!(pop_spin_real_time(&mut rx), 1);
+            // Dropped here: sets `closed`, wakes no one.
+        });
+        // Needs the slot the consumer frees, seen by polling (nobody wakes us).
+        tx.push_blocking(2).unwrap();
+        // Full, and the consumer takes nothing more: it must be seen leaving.
+        assert_eq!(tx.push_blocking(3).unwrap_err().into_inner(), 3);
+        consumer.join().unwrap();
+    });
+}
+
+#[test]
+fn blocking_consumer_facing_a_real_time_producer_sees_every_item_and_the_drop() {
+    loom::model(|| {
+        let (mut tx, mut rx) = spsc::channel_real_time_producer::<usize>(1);
+        let producer = thread::spawn(move || {
+            for i in 1..=2 {
+                while tx.push(i).is_err() {
+                    thread::yield_now();
+                }
+            }
+        });
+        assert_eq!(rx.pop_blocking(), Some(1));
+        assert_eq!(rx.pop_blocking(), Some(2), "the last push is never lost");
+        assert_eq!(rx.pop_blocking(), None, "the producer's drop is seen");
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn a_real_time_sides_drop_synchronizes_with_is_abandoned() {
+    loom::model(|| {
+        let (tx, rx) = spsc::channel_real_time_consumer::<usize>(1);
+        let note = Arc::new(AtomicUsize::new(0));
+        let consumer = {
+            let note = Arc::clone(&note);
+            thread::spawn(move || {
+                note.store(1, Relaxed);
+                drop(rx);
+            })
+        };
+        if tx.is_abandoned() {
+            assert_eq!(
+                note.load(Relaxed),
+                1,
+                "what the consumer did before leaving"
+            );
+        }
+        consumer.join().unwrap();
+    });
+}
+
 /// An item that counts its drops.
 struct Counted(Arc<AtomicUsize>);
 
@@ -489,4 +565,69 @@ fn twin_sleep_handshake_with_fences_never_loses_the_wake_up() {
 #[should_panic]
 fn broken_twin_sleep_handshake_without_fences_loses_the_wake_up() {
     twin_sleep_handshake(false);
+}
+
+/// The blocking side facing a real-time side, reduced to its core: the real-time
+/// producer publishes `tail` and leaves (`closed`) without ever looking at the
+/// waiter's word; the waiter either sleeps by timed waits, re-checking after each
+/// (the real protocol; under loom a timed wait times out at once, recorded as a
+/// `timed_wait` step), or goes through the handshake sleep it uses facing a blocking
+/// peer, an untimed futex wait (the broken twin).
+fn twin_real_time_wait(timed: bool) {
+    lab::model("rt", move || {
+        // std's `Arc` for the reason given in `twin_sleep_handshake`.
+        let tail = std::sync::Arc::new(lab::AtomicUsize::new("tail", 0));
+        let closed = std::sync::Arc::new(lab::AtomicU32::new("closed", 0));
+        let sleeping = std::sync::Arc::new(lab::AtomicU32::new("sleeping", 0));
+        let waiter = {
+            let (tail, closed, sleeping) = (
+                std::sync::Arc::clone(&tail),
+                std::sync::Arc::clone(&closed),
+                std::sync::Arc::clone(&sleeping),
+            );
+            lab::spawn("waiter", move || {
+                loop {
+                    if tail.load(Acquire) == 1 {
+                        return; // got the item
+                    }
+                    if closed.load(Acquire) == 1 {
+                        assert_eq!(tail.load(Acquire), 1, "the last push is never lost");
+                        return;
+                    }
+                    if timed {
+                        lab::step("timed_wait", "sleeping");
+                        thread::yield_now();
+                    } else {
+                        sleeping.store(1, Relaxed);
+                        lab::fence(SeqCst);
+                        if tail.load(Acquire) == 0 && closed.load(Acquire) == 0 {
+                            lab::futex_wait(&sleeping, 1);
+                        }
+                        sleeping.store(0, Relaxed);
+                    }
+                }
+            })
+        };
+        // The real-time side: publish, leave; no sleeper check, no wake.
+        tail.store(1, Release);
+        closed.store(1, Release);
+        waiter.join().unwrap();
+    });
+}
+
+#[test]
+fn twin_real_time_peer_with_timed_waits_is_always_seen() {
+    twin_real_time_wait(true);
+}
+
+/// Broken twin of the real-time mode: a blocking side facing a real-time side that
+/// sleeps as it does facing a blocking side, on an untimed futex wait after the
+/// handshake. The handshake is only half there: the real-time side never loads the
+/// sleeper's word (that check is what it must not run), so when the waiter's re-check
+/// comes before the publication, it sleeps and nobody ever wakes it. No memory model
+/// is involved: this hangs on every CPU, and loom reports it as a deadlock.
+#[test]
+#[should_panic]
+fn broken_twin_untimed_wait_facing_a_real_time_side_sleeps_forever() {
+    twin_real_time_wait(false);
 }

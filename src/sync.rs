@@ -117,6 +117,34 @@ mod std_impl {
         }
     }
 
+    /// The cells `cells` as a slice of their contents, for the SPSC queue's chunks
+    /// (loom has no equivalent: the chunk API is not built under loom).
+    ///
+    /// # Safety
+    /// For the lifetime of the result, no other thread accesses these cells, and no
+    /// other reference to their contents exists.
+    #[inline(always)]
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "interior mutability: the cells are `UnsafeCell`s, exclusive by the caller's promise"
+    )]
+    pub(crate) unsafe fn cells_as_mut<T>(cells: &[UnsafeCell<T>]) -> &mut [T] {
+        // SAFETY: `UnsafeCell<T>` (ours and core's) is `repr(transparent)` over `T`, so
+        // the cells are `cells.len()` contiguous `T`s, writable through the cells'
+        // interior mutability; exclusive by the caller's promise.
+        unsafe { core::slice::from_raw_parts_mut(cells.as_ptr() as *mut T, cells.len()) }
+    }
+
+    /// The cells `cells` as a shared slice of their contents.
+    ///
+    /// # Safety
+    /// No thread writes these cells for the lifetime of the result.
+    #[inline(always)]
+    pub(crate) unsafe fn cells_as_ref<T>(cells: &[UnsafeCell<T>]) -> &[T] {
+        // SAFETY: as in `cells_as_mut`; nobody writes them by the caller's promise.
+        unsafe { core::slice::from_raw_parts(cells.as_ptr() as *const T, cells.len()) }
+    }
+
     /// `n` values of an all-atomic `T`, all zero, from one zeroed allocation (large
     /// tables then cost no initialising pass: the allocator hands out pages the kernel
     /// already zeroed). Under loom the caller builds each value instead.

@@ -453,11 +453,11 @@ fn debug_and_error_messages_are_helpful() {
     let (tx, rx) = spsc::channel::<String>(3);
     assert_eq!(
         format!("{tx:?}"),
-        "Producer { capacity: 3, len: 0, abandoned: false }"
+        "Producer { capacity: 3, len: 0, abandoned: false, poll_interval: None }"
     );
     assert_eq!(
         format!("{rx:?}"),
-        "Consumer { capacity: 3, len: 0, abandoned: false }"
+        "Consumer { capacity: 3, len: 0, abandoned: false, poll_interval: None }"
     );
     let (mut tx, rx) = spsc::channel::<String>(1);
     tx.push(String::new()).unwrap();

@@ -57,22 +57,23 @@ impl BatchQueue for Fencepost {
     }
 }
 
-/// fencepost with the blocking layer's sleeper check compiled out of push/pop: the
-/// difference to `Fencepost` is what the blocking layer costs the non-blocking path.
+/// fencepost with both sides real-time (`channel_real_time`): no sleeper check in
+/// push/pop, so the difference to `Fencepost` is what the blocking layer costs the
+/// non-blocking path.
 pub struct FencepostNoBlockingLayer;
 impl Queue for FencepostNoBlockingLayer {
-    type Tx = fencepost::spsc::Producer<u64>;
-    type Rx = fencepost::spsc::Consumer<u64>;
+    type Tx = fencepost::spsc::RealTimeProducer<u64>;
+    type Rx = fencepost::spsc::RealTimeConsumer<u64>;
     fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
-        fencepost::spsc::channel(capacity)
+        fencepost::spsc::channel_real_time(capacity)
     }
     #[inline(always)]
     fn push(tx: &mut Self::Tx, v: u64) -> bool {
-        tx.push_without_wake_check(v).is_ok()
+        tx.push(v).is_ok()
     }
     #[inline(always)]
     fn pop(rx: &mut Self::Rx) -> Option<u64> {
-        rx.pop_without_wake_check()
+        rx.pop()
     }
 }
 

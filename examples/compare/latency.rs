@@ -126,10 +126,25 @@ impl Queue for FencepostPopBlocking {
     }
 }
 
-// REAL-TIME ROW: plugs in here once `fencepost::spsc::channel_real_time_consumer`
-// (issue 13, item 1) is merged: a `Queue` impl `FencepostRealTime` with
-// `Rx = fencepost::spsc::RealTimeConsumer<u64>` and `pop = rx.pop()`, and one more
-// `candidate::<FencepostRealTime>("fencepost, real-time consumer")` in `run` below.
+/// fencepost's real-time consumer (`channel_real_time_consumer`): the consumer's `pop`
+/// makes no wake check, no system call and no fence; the producer, which could block,
+/// only polls.
+struct FencepostRealTimeConsumer;
+impl Queue for FencepostRealTimeConsumer {
+    type Tx = fencepost::spsc::Producer<u64>;
+    type Rx = fencepost::spsc::RealTimeConsumer<u64>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        fencepost::spsc::channel_real_time_consumer(capacity)
+    }
+    #[inline(always)]
+    fn push(tx: &mut Self::Tx, v: u64) -> bool {
+        tx.push(v).is_ok()
+    }
+    #[inline(always)]
+    fn pop(rx: &mut Self::Rx) -> Option<u64> {
+        rx.pop()
+    }
+}
 
 /// The floor: one atomic that the producer overwrites with each stamp and the consumer
 /// polls (no slots, no indices; an item overwritten before it is seen is not counted).
@@ -193,6 +208,10 @@ pub fn run(h: &mut Harness) {
                 "fencepost, pop_blocking consumer",
                 through::<FencepostPopBlocking>,
             ),
+            candidate(
+                "fencepost, real-time consumer",
+                through::<FencepostRealTimeConsumer>,
+            ),
             candidate("floor (one atomic, polled)", floor),
             candidate("rtrb", through::<Rtrb>),
             candidate("crossbeam ArrayQueue", through::<CrossbeamArrayQueue>),
@@ -238,6 +257,8 @@ mod tests {
     fn a_paced_run_delivers_every_item_once() {
         let latencies = through::<Fencepost>(2_000);
         assert_eq!(latencies.len(), 2_000);
+        let real_time = through::<FencepostRealTimeConsumer>(2_000);
+        assert_eq!(real_time.len(), 2_000);
         let floor = floor(2_000);
         assert!(!floor.is_empty() && floor.len() <= 2_000);
     }

@@ -152,17 +152,123 @@
 //! their destructors panics, the rest are still dropped (a second panic aborts, as for
 //! `Vec`), and none is dropped twice.
 
-mod blocking;
+/// The accessors every handle has (`capacity`, `len`, `is_empty`, `is_full`,
+/// `is_abandoned`) and its `Debug`, delegating to its side. `$this`/`$peer` name the
+/// handle and the other one in the examples, made by `$ctor`; `poll` adds the poll
+/// interval to `Debug`.
+macro_rules! handle_accessors {
+    ($handle:ident, $ctor:literal, $this:ident, $peer:ident, $peer_name:literal $(, $poll:ident)?) => {
+        impl<T> $handle<T> {
+            /// The number of slots, as given when the queue was made.
+            #[inline]
+            pub fn capacity(&self) -> usize {
+                self.side.capacity
+            }
 
-use crate::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+            #[doc = concat!("Items in the queue now: a snapshot, which the ", $peer_name, " may")]
+            /// change at once (one Relaxed load of its word).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("let (mut tx, rx) = fencepost::spsc::", $ctor, "(4);")]
+            /// tx.push(7).unwrap();
+            #[doc = concat!("assert_eq!(", stringify!($this), ".len(), 1);")]
+            /// ```
+            pub fn len(&self) -> usize {
+                self.side.len()
+            }
+
+            /// Whether the queue is empty now (a snapshot, as [`len`](Self::len)).
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            /// Whether every slot is in use now (a snapshot, as [`len`](Self::len)).
+            pub fn is_full(&self) -> bool {
+                self.len() == self.capacity()
+            }
+
+            #[doc = concat!("Whether the ", $peer_name, "'s handle has been dropped.")]
+            ///
+            /// Once it returns `true`, everything the other thread did before dropping its
+            /// handle is visible to this thread, its last push or pop included (one
+            /// load-acquire).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("let (tx, rx) = fencepost::spsc::", $ctor, "::<u8>(1);")]
+            #[doc = concat!("assert!(!", stringify!($this), ".is_abandoned());")]
+            #[doc = concat!("drop(", stringify!($peer), ");")]
+            #[doc = concat!("assert!(", stringify!($this), ".is_abandoned());")]
+            /// ```
+            pub fn is_abandoned(&self) -> bool {
+                self.side.is_abandoned()
+            }
+        }
+
+        impl<T> core::fmt::Debug for $handle<T> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                let mut d = f.debug_struct(stringify!($handle));
+                d.field("capacity", &self.capacity())
+                    .field("len", &self.len())
+                    .field("abandoned", &self.is_abandoned());
+                $(d.field("poll_interval", &self.$poll);)?
+                d.finish()
+            }
+        }
+    };
+}
+
+/// `Iterator` for a consumer handle: `next` is its non-blocking `pop`.
+macro_rules! ready_iterator {
+    ($handle:ident) => {
+        impl<T> Iterator for $handle<T> {
+            type Item = T;
+
+            /// `pop`: the next ready item, `None` when the queue is empty now (the
+            /// iteration may then be resumed later).
+            #[inline]
+            fn next(&mut self) -> Option<T> {
+                self.pop()
+            }
+
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                // At least what is ready now; the producer may add more before the end.
+                (self.len(), None)
+            }
+        }
+    };
+}
+
+mod blocking;
+#[cfg(not(fencepost_loom))]
+mod chunks;
+mod consumer;
+mod errors;
+mod producer;
+mod real_time;
+
+#[cfg(not(fencepost_loom))]
+pub use chunks::{ReadChunk, ReadChunkIntoIter, WriteChunkUninit};
+pub use consumer::Consumer;
+pub use errors::{Abandoned, ChunkError, Full, PopTimeoutError, PushTimeoutError};
+pub use producer::Producer;
+pub use real_time::{
+    DEFAULT_POLL_INTERVAL, MAX_POLL_INTERVAL, RealTimeConsumer, RealTimeProducer,
+    channel_real_time, channel_real_time_consumer, channel_real_time_consumer_with_poll,
+    channel_real_time_producer, channel_real_time_producer_with_poll,
+};
+
+use crate::sync::atomic::Ordering::Relaxed;
 use crate::sync::atomic::{AtomicU32, AtomicUsize};
 use crate::sync::{Arc, UnsafeCell};
 use crate::{futex, sync};
-use core::cell::Cell;
-use core::fmt;
-use core::marker::PhantomData;
+use consumer::ConsumerSide;
 use core::mem::MaybeUninit;
 use crossbeam_utils::CachePadded;
+use producer::ProducerSide;
 
 /// The wrap bit: the top bit of `head` and `tail`.
 const WRAP: usize = 1 << (usize::BITS - 1);
@@ -231,23 +337,36 @@ unsafe impl<T: Send> Sync for Shared<T> {}
 /// assert_eq!(rx.pop(), Some('a'));
 /// ```
 pub fn channel<T>(capacity: usize) -> (Producer<T>, Consumer<T>) {
-    assert!(
-        capacity >= 1,
-        "spsc::channel: capacity must be at least 1, got 0"
-    );
+    let shared = new_shared(capacity, "spsc::channel");
+    // The blocking layer's fences are chosen before either handle reaches another thread.
+    futex::init_asymmetric_fences();
+    let fast_path = futex::fast_light_fence_ok();
+    let producer = Producer {
+        side: ProducerSide::new(Arc::clone(&shared), fast_path),
+        poll: None,
+    };
+    let consumer = Consumer {
+        side: ConsumerSide::new(shared, fast_path),
+        poll: None,
+    };
+    (producer, consumer)
+}
+
+/// The shared state of a queue of `capacity` slots; `who` names the constructor in the
+/// panic messages.
+fn new_shared<T>(capacity: usize, who: &str) -> Arc<Shared<T>> {
+    assert!(capacity >= 1, "{who}: capacity must be at least 1, got 0");
     assert!(
         capacity <= MAX_CAPACITY,
-        "spsc::channel: capacity {capacity} exceeds MAX_CAPACITY ({MAX_CAPACITY}): \
+        "{who}: capacity {capacity} exceeds MAX_CAPACITY ({MAX_CAPACITY}): \
          slot indices must fit below the wrap bit"
     );
     assert!(
         core::alloc::Layout::array::<T>(capacity).is_ok(),
-        "spsc::channel: capacity {capacity} of {}-byte items exceeds isize::MAX bytes",
+        "{who}: capacity {capacity} of {}-byte items exceeds isize::MAX bytes",
         size_of::<T>()
     );
-    // The blocking layer's fences are chosen before either handle reaches another thread.
-    futex::init_asymmetric_fences();
-    let shared = Arc::new(Shared {
+    Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(0)),
         tail: CachePadded::new(AtomicUsize::new(0)),
         parking: CachePadded::new(Parking {
@@ -256,31 +375,7 @@ pub fn channel<T>(capacity: usize) -> (Producer<T>, Consumer<T>) {
             closed: AtomicU32::new(0),
         }),
         slots: sync::uninit_cells(capacity),
-    });
-    let fast_path = futex::fast_light_fence_ok();
-    let first_slow = if fast_path {
-        slow_at(0, 0, false, capacity)
-    } else {
-        0
-    };
-    let producer = Producer {
-        tail: 0,
-        head_cache: 0,
-        slow_at: first_slow,
-        fast_path,
-        capacity,
-        shared: Arc::clone(&shared),
-        _not_sync: PhantomData,
-    };
-    let consumer = Consumer {
-        head: 0,
-        tail_cache: Cell::new(0),
-        slow_at: 0,
-        fast_path,
-        capacity,
-        shared,
-    };
-    (producer, consumer)
+    })
 }
 
 /// The next slot index after `index`: compare and reset, never `%`.
@@ -406,578 +501,6 @@ impl<T> DropRemaining<'_, T> {
 impl<T> Drop for DropRemaining<'_, T> {
     fn drop(&mut self) {
         self.drop_all();
-    }
-}
-
-/// The error of [`Producer::push`]: the queue was full. Holds the value back;
-/// [`into_inner`](Full::into_inner) returns it.
-///
-/// ```
-/// let (mut tx, _rx) = fencepost::spsc::channel(1);
-/// tx.push("a").unwrap();
-/// let err = tx.push("b").unwrap_err();
-/// assert_eq!(err.into_inner(), "b");
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Full<T>(T);
-
-impl<T> Full<T> {
-    /// The value that was not pushed.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-/// The error of [`Producer::push_blocking`]: the consumer is gone, so the value could
-/// never be received. Holds the value back; [`into_inner`](Abandoned::into_inner)
-/// returns it.
-///
-/// ```
-/// let (mut tx, rx) = fencepost::spsc::channel(1);
-/// tx.push(1).unwrap();
-/// drop(rx);
-/// assert_eq!(tx.push_blocking(2).unwrap_err().into_inner(), 2);
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Abandoned<T>(T);
-
-impl<T> Abandoned<T> {
-    /// The value that was not pushed.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> fmt::Debug for Full<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Full").finish_non_exhaustive()
-    }
-}
-
-impl<T> fmt::Display for Full<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the queue is full")
-    }
-}
-
-impl<T> std::error::Error for Full<T> {}
-
-impl<T> fmt::Debug for Abandoned<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Abandoned").finish_non_exhaustive()
-    }
-}
-
-impl<T> fmt::Display for Abandoned<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the consumer is gone")
-    }
-}
-
-impl<T> std::error::Error for Abandoned<T> {}
-
-/// The sending end of a [`channel`]. `Send` (when `T: Send`) but not `Sync`: one thread
-/// pushes at a time, which `&mut self` enforces.
-pub struct Producer<T> {
-    /// Our own word, exactly as last published: we are its only writer.
-    tail: usize,
-    /// The consumer's `head` as we last loaded it; a lower bound of its progress.
-    head_cache: usize,
-    /// The `tail` at which the next push is not a plain increment (see [`slow_at`]).
-    slow_at: usize,
-    /// Whether pushes may take the fast path (false in `FenceMode::Fences`, see
-    /// `futex::fast_light_fence_ok`).
-    fast_path: bool,
-    capacity: usize,
-    shared: Arc<Shared<T>>,
-    /// Not `Sync`, like the consumer: one producer thread at a time, by type.
-    _not_sync: PhantomData<Cell<()>>,
-}
-
-/// The receiving end of a [`channel`]. `Send` (when `T: Send`) but not `Sync`.
-pub struct Consumer<T> {
-    /// Our own word, exactly as last published: we are its only writer.
-    head: usize,
-    /// The producer's `tail` as we last loaded it (a `Cell` so that `peek(&self)` can
-    /// refresh it; `Consumer` is not `Sync`).
-    tail_cache: Cell<usize>,
-    /// The `head` at which the next pop is not a plain increment (see [`slow_at`]).
-    slow_at: usize,
-    /// Whether pops may take the fast path (see `Producer::fast_path`).
-    fast_path: bool,
-    capacity: usize,
-    shared: Arc<Shared<T>>,
-}
-
-impl<T> Producer<T> {
-    /// Pushes `value` if there is room; never blocks.
-    ///
-    /// The item is visible to the consumer as soon as this returns (there is no
-    /// publication batching).
-    ///
-    /// # Errors
-    ///
-    /// [`Full`] with the value when all slots are in use.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (mut tx, _rx) = fencepost::spsc::channel(1);
-    /// assert_eq!(tx.push(1), Ok(()));
-    /// assert_eq!(tx.push(2).unwrap_err().into_inner(), 2);
-    /// ```
-    #[inline]
-    pub fn push(&mut self, value: T) -> Result<(), Full<T>> {
-        self.push_inner::<true>(value)
-    }
-
-    /// `push` without the blocking layer's sleeper check, to measure what that check
-    /// costs (`examples/compare`, row "no blocking layer"). Benchmark use only: a
-    /// consumer sleeping in `pop_blocking` is not woken by it.
-    #[doc(hidden)]
-    #[inline]
-    pub fn push_without_wake_check(&mut self, value: T) -> Result<(), Full<T>> {
-        self.push_inner::<false>(value)
-    }
-
-    #[inline(always)]
-    fn push_inner<const WAKE: bool>(&mut self, value: T) -> Result<(), Full<T>> {
-        let tail = self.tail;
-        if tail == self.slow_at {
-            return self.push_slow::<WAKE>(value);
-        }
-        // The fast path: by `slow_at`, the ring has room, this push neither wraps the
-        // index nor fills the ring, so the new word is `tail + 1`, same bit.
-        // SAFETY: as in `push_slow`: `tail & INDEX < capacity` is a free slot.
-        unsafe { self.shared.slot(tail & INDEX) }.with_mut(|p| unsafe { (*p).write(value) });
-        let new_tail = tail + 1;
-        self.tail = new_tail;
-        // Ordering: Release pairs with the consumer's Acquire load of `tail`
-        // (`refresh_tail`): the slot write above happens before its read.
-        self.shared.tail.store(new_tail, Release);
-        if WAKE {
-            blocking::wake_if_sleeping_fast(&self.shared.parking.consumer);
-        }
-        Ok(())
-    }
-
-    /// A push at `slow_at`: refresh a cache that says full, wrap the index, or apply
-    /// the wrap-bit rule at a fill. Inlined for the reason given at `refresh_head`.
-    #[inline(always)]
-    fn push_slow<const WAKE: bool>(&mut self, value: T) -> Result<(), Full<T>> {
-        let tail = self.tail;
-        if tail ^ self.head_cache == WRAP && !self.refresh_head() {
-            return Err(Full(value));
-        }
-        let index = tail & INDEX;
-        // SAFETY: `index < capacity` (an index is always reduced below `capacity`), and
-        // the slot is free: the ring is not full, so `index` lies outside `head..tail`,
-        // where the consumer never looks, and the Acquire load of `head` that last
-        // freed it ordered the consumer's read of it before this write.
-        unsafe { self.shared.slot(index) }.with_mut(|p| unsafe { (*p).write(value) });
-        let next = next_index(index, self.capacity);
-        self.publish::<WAKE>(next, tail);
-        Ok(())
-    }
-
-    /// Pushes as many items of `values` as fit, in order, and publishes them with one
-    /// store. Returns how many were pushed (0 when full).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (mut tx, mut rx) = fencepost::spsc::channel(4);
-    /// assert_eq!(tx.push_slice(&[1, 2, 3, 4, 5, 6]), 4);
-    /// let mut out = [0; 8];
-    /// assert_eq!(rx.pop_slice(&mut out), 4);
-    /// assert_eq!(out[..4], [1, 2, 3, 4]);
-    /// ```
-    #[inline]
-    pub fn push_slice(&mut self, values: &[T]) -> usize
-    where
-        T: Copy,
-    {
-        let tail = self.tail;
-        let mut free = self.capacity - occupied(self.head_cache, tail, self.capacity);
-        if free < values.len() {
-            self.refresh_head();
-            free = self.capacity - occupied(self.head_cache, tail, self.capacity);
-        }
-        let n = free.min(values.len());
-        if n == 0 {
-            return 0;
-        }
-        let index = tail & INDEX;
-        let first = n.min(self.capacity - index);
-        // SAFETY: both runs are in bounds (`index + first <= capacity`,
-        // `n - first <= index`), and they are the `n` free slots after `tail`, which the
-        // consumer does not touch until we publish them; the Acquire load of `head`
-        // ordered its last reads of them before these writes.
-        unsafe {
-            sync::copy_to_cells(self.shared.run(index, first), &values[..first]);
-            if first < n {
-                sync::copy_to_cells(self.shared.run(0, n - first), &values[first..n]);
-            }
-        }
-        let next = advance(index, n, self.capacity);
-        self.publish::<true>(next, tail);
-        n
-    }
-
-    /// Re-reads the consumer's `head`; returns whether the ring has room.
-    ///
-    /// Inlined on purpose: an out-of-line call taking `&mut self` would let the handle's
-    /// address escape, and the compiler would then keep `tail` and `head_cache` in memory
-    /// across a caller's loop instead of in registers.
-    #[inline(always)]
-    fn refresh_head(&mut self) -> bool {
-        // Ordering: Acquire pairs with the consumer's Release store of `head` in `pop` /
-        // `pop_slice`: its reads of the slots it freed happen before we overwrite them.
-        self.head_cache = self.shared.head.load(Acquire);
-        self.tail ^ self.head_cache != WRAP
-    }
-
-    /// Publishes a new `tail` at index `next` (after a move from the word `tail`), with
-    /// the seed's wrap-bit rule, then wakes a sleeping consumer.
-    #[inline(always)]
-    fn publish<const WAKE: bool>(&mut self, next: usize, tail: usize) {
-        // The indices meet only when this push fills the ring according to
-        // `head_cache`, and then `head_cache` is the consumer's current word (see the
-        // module docs): take the complement of its bit. Otherwise keep our bit.
-        let bit = if next == self.head_cache & INDEX {
-            !self.head_cache & WRAP
-        } else {
-            tail & WRAP
-        };
-        let new_tail = next | bit;
-        self.tail = new_tail;
-        // Ordering: Release pairs with the consumer's Acquire load of `tail`
-        // (`refresh_tail`): the slot writes above happen before its reads.
-        self.shared.tail.store(new_tail, Release);
-        self.slow_at = if self.fast_path {
-            slow_at(
-                new_tail,
-                self.head_cache,
-                new_tail ^ self.head_cache == WRAP,
-                self.capacity,
-            )
-        } else {
-            new_tail
-        };
-        if WAKE {
-            blocking::wake_if_sleeping(&self.shared.parking.consumer);
-        }
-    }
-
-    /// The number of slots, as given to [`channel`].
-    #[inline]
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// Items in the queue now (the consumer may be popping concurrently, so it may be
-    /// lower by the time you act on it, never higher).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (mut tx, _rx) = fencepost::spsc::channel(4);
-    /// tx.push(7).unwrap();
-    /// assert_eq!(tx.len(), 1);
-    /// ```
-    pub fn len(&self) -> usize {
-        // A snapshot: nothing is read through it, so no ordering is needed.
-        occupied(self.shared.head.load(Relaxed), self.tail, self.capacity)
-    }
-
-    /// Whether the queue is empty now (it may stop being so only by our own pushes).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Whether every slot is in use now (the consumer may free one at any moment).
-    pub fn is_full(&self) -> bool {
-        self.len() == self.capacity
-    }
-
-    /// Whether the [`Consumer`] has been dropped.
-    ///
-    /// Once it returns `true`, everything the consumer's thread did before dropping
-    /// its handle is visible to this thread.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (tx, rx) = fencepost::spsc::channel::<u8>(1);
-    /// assert!(!tx.is_abandoned());
-    /// drop(rx);
-    /// assert!(tx.is_abandoned());
-    /// ```
-    pub fn is_abandoned(&self) -> bool {
-        // Ordering: Acquire pairs with the consumer's Release `fetch_or` in its `Drop`.
-        self.shared.parking.closed.load(Acquire) & CONSUMER_GONE != 0
-    }
-}
-
-impl<T> Consumer<T> {
-    /// Pops the oldest item, or `None` if the queue is empty; never blocks.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (mut tx, mut rx) = fencepost::spsc::channel(2);
-    /// assert_eq!(rx.pop(), None);
-    /// tx.push("x").unwrap();
-    /// assert_eq!(rx.pop(), Some("x"));
-    /// ```
-    #[inline]
-    pub fn pop(&mut self) -> Option<T> {
-        self.pop_inner::<true>()
-    }
-
-    /// `pop` without the blocking layer's sleeper check, to measure what that check
-    /// costs (`examples/compare`, row "no blocking layer"). Benchmark use only: a
-    /// producer sleeping in `push_blocking` is not woken by it.
-    #[doc(hidden)]
-    #[inline]
-    pub fn pop_without_wake_check(&mut self) -> Option<T> {
-        self.pop_inner::<false>()
-    }
-
-    #[inline(always)]
-    fn pop_inner<const WAKE: bool>(&mut self) -> Option<T> {
-        let head = self.head;
-        if head == self.slow_at {
-            return self.pop_slow::<WAKE>();
-        }
-        // The fast path: by `slow_at`, the ring holds an item, and this pop neither
-        // wraps the index nor empties the ring, so the new word is `head + 1`, same bit.
-        // SAFETY: as in `pop_slow`: the slot at `head` holds a published item.
-        let value =
-            unsafe { self.shared.slot(head & INDEX) }.with(|p| unsafe { (*p).assume_init_read() });
-        let new_head = head + 1;
-        self.head = new_head;
-        // Ordering: Release pairs with the producer's Acquire load of `head`
-        // (`refresh_head`): our read of the slot happens before its rewrite.
-        self.shared.head.store(new_head, Release);
-        if WAKE {
-            blocking::wake_if_sleeping_fast(&self.shared.parking.producer);
-        }
-        Some(value)
-    }
-
-    /// A pop at `slow_at`: refresh a cache that says empty, wrap the index, or apply
-    /// the wrap-bit rule at an empty. Inlined for the reason given at
-    /// `Producer::refresh_head`.
-    #[inline(always)]
-    fn pop_slow<const WAKE: bool>(&mut self) -> Option<T> {
-        let head = self.head;
-        if head == self.tail_cache.get() && !self.refresh_tail() {
-            return None;
-        }
-        let index = head & INDEX;
-        // SAFETY: `index < capacity`, and the ring is not empty, so the slot lies in
-        // `head..tail`: the producer initialised it and its Release store of `tail`,
-        // acquired by `refresh_tail`, ordered that write before this read. The producer
-        // does not touch it again until we publish the new `head`.
-        let value = unsafe { self.shared.slot(index) }.with(|p| unsafe { (*p).assume_init_read() });
-        let next = next_index(index, self.capacity);
-        self.publish::<WAKE>(next, head);
-        Some(value)
-    }
-
-    /// Pops up to `out.len()` items into `out`, in order, and frees their slots with one
-    /// store. Returns how many were popped (0 when empty).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (mut tx, mut rx) = fencepost::spsc::channel(8);
-    /// tx.push_slice(&[1u8, 2, 3]);
-    /// let mut out = [0u8; 2];
-    /// assert_eq!(rx.pop_slice(&mut out), 2);
-    /// assert_eq!(out, [1, 2]);
-    /// assert_eq!(rx.pop(), Some(3));
-    /// ```
-    #[inline]
-    pub fn pop_slice(&mut self, out: &mut [T]) -> usize
-    where
-        T: Copy,
-    {
-        let head = self.head;
-        let mut available = occupied(head, self.tail_cache.get(), self.capacity);
-        if available < out.len() {
-            self.refresh_tail();
-            available = occupied(head, self.tail_cache.get(), self.capacity);
-        }
-        let n = available.min(out.len());
-        if n == 0 {
-            return 0;
-        }
-        let index = head & INDEX;
-        let first = n.min(self.capacity - index);
-        // SAFETY: both runs are in bounds and are the first `n` occupied slots after
-        // `head`: initialised by the producer, whose Release store of `tail` (acquired
-        // by `refresh_tail`) ordered those writes before these reads; it does not write
-        // them again until we publish the new `head`.
-        unsafe {
-            sync::copy_from_cells(&mut out[..first], self.shared.run(index, first));
-            if first < n {
-                sync::copy_from_cells(&mut out[first..n], self.shared.run(0, n - first));
-            }
-        }
-        let next = advance(index, n, self.capacity);
-        self.publish::<true>(next, head);
-        n
-    }
-
-    /// A reference to the oldest item without removing it, or `None` if empty.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (mut tx, mut rx) = fencepost::spsc::channel(2);
-    /// tx.push(String::from("hi")).unwrap();
-    /// assert_eq!(rx.peek().map(String::as_str), Some("hi"));
-    /// assert_eq!(rx.pop().as_deref(), Some("hi"));
-    /// ```
-    pub fn peek(&self) -> Option<&T> {
-        let head = self.head;
-        if head == self.tail_cache.get() && !self.refresh_tail() {
-            return None;
-        }
-        // SAFETY: as in `pop`: the slot at `head` is initialised and published, and it
-        // stays so while `&self` is borrowed, since only `&mut self` methods pop it.
-        Some(unsafe { self.shared.slot(head & INDEX) }.with(|p| unsafe { (*p).assume_init_ref() }))
-    }
-
-    /// Re-reads the producer's `tail`; returns whether the ring holds anything.
-    /// Inlined for the reason given at `Producer::refresh_head`.
-    #[inline(always)]
-    fn refresh_tail(&self) -> bool {
-        // Ordering: Acquire pairs with the producer's Release store of `tail` in
-        // `publish`: its slot writes happen before our reads of them.
-        let tail = self.shared.tail.load(Acquire);
-        self.tail_cache.set(tail);
-        tail != self.head
-    }
-
-    /// Publishes a new `head` at index `next` (after a move from the word `head`), with
-    /// the seed's wrap-bit rule, then wakes a sleeping producer.
-    #[inline(always)]
-    fn publish<const WAKE: bool>(&mut self, next: usize, head: usize) {
-        // The indices meet only when this pop empties the ring according to
-        // `tail_cache`, and then `tail_cache` is the producer's current word (see the
-        // module docs): copy it, bit and all. Otherwise keep our bit.
-        let tail = self.tail_cache.get();
-        let new_head = if next == tail & INDEX {
-            tail
-        } else {
-            next | (head & WRAP)
-        };
-        self.head = new_head;
-        // Ordering: Release pairs with the producer's Acquire load of `head`
-        // (`refresh_head`): our reads of the freed slots happen before its rewrites.
-        self.shared.head.store(new_head, Release);
-        self.slow_at = if self.fast_path {
-            slow_at(new_head, tail, new_head == tail, self.capacity)
-        } else {
-            new_head
-        };
-        if WAKE {
-            blocking::wake_if_sleeping(&self.shared.parking.producer);
-        }
-    }
-
-    /// The number of slots, as given to [`channel`].
-    #[inline]
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// Items in the queue now (the producer may be pushing concurrently, so it may be
-    /// higher by the time you act on it, never lower).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (mut tx, rx) = fencepost::spsc::channel(4);
-    /// tx.push_slice(&[1, 2]);
-    /// assert_eq!(rx.len(), 2);
-    /// ```
-    pub fn len(&self) -> usize {
-        // A snapshot: nothing is read through it, so no ordering is needed.
-        occupied(self.head, self.shared.tail.load(Relaxed), self.capacity)
-    }
-
-    /// Whether the queue is empty now.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Whether every slot is in use now (it may stop being so only by our own pops).
-    pub fn is_full(&self) -> bool {
-        self.len() == self.capacity
-    }
-
-    /// Whether the [`Producer`] has been dropped.
-    ///
-    /// Once it returns `true`, everything the producer's thread did before dropping
-    /// its handle is visible to this thread, its last push included: if `pop` then
-    /// returns `None`, nothing more will ever arrive.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (mut tx, mut rx) = fencepost::spsc::channel(1);
-    /// tx.push(5).unwrap();
-    /// drop(tx);
-    /// assert!(rx.is_abandoned());
-    /// assert_eq!(rx.pop(), Some(5));
-    /// ```
-    pub fn is_abandoned(&self) -> bool {
-        // Ordering: Acquire pairs with the producer's Release `fetch_or` in its `Drop`.
-        self.shared.parking.closed.load(Acquire) & PRODUCER_GONE != 0
-    }
-}
-
-impl<T> Drop for Producer<T> {
-    fn drop(&mut self) {
-        blocking::leave(
-            &self.shared.parking,
-            PRODUCER_GONE,
-            &self.shared.parking.consumer,
-        );
-    }
-}
-
-impl<T> Drop for Consumer<T> {
-    fn drop(&mut self) {
-        blocking::leave(
-            &self.shared.parking,
-            CONSUMER_GONE,
-            &self.shared.parking.producer,
-        );
-    }
-}
-
-impl<T> fmt::Debug for Producer<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Producer")
-            .field("capacity", &self.capacity)
-            .field("len", &self.len())
-            .field("abandoned", &self.is_abandoned())
-            .finish()
-    }
-}
-
-impl<T> fmt::Debug for Consumer<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Consumer")
-            .field("capacity", &self.capacity)
-            .field("len", &self.len())
-            .field("abandoned", &self.is_abandoned())
-            .finish()
     }
 }
 
