@@ -514,6 +514,47 @@ mod tests {
     }
 
     #[test]
+    fn fence_mode_errors_say_why_and_what_is_in_effect() {
+        let refused = FenceModeError {
+            requested: FenceMode::Membarrier,
+            in_effect: FenceMode::Fences,
+            already_fixed: false,
+        };
+        assert_eq!(
+            refused.to_string(),
+            "fencepost::set_fence_mode(Membarrier): membarrier(PRIVATE_EXPEDITED) is not \
+             available here (not Linux 4.14+, Miri, or refused by the kernel); the mode is \
+             Fences"
+        );
+        let late = FenceModeError {
+            requested: FenceMode::Fences,
+            in_effect: FenceMode::Membarrier,
+            already_fixed: true,
+        };
+        assert!(late.to_string().starts_with(
+            "fencepost::set_fence_mode(Fences): the fence mode is already fixed at Membarrier"
+        ));
+        assert_eq!(mode_of(true), FenceMode::Membarrier);
+        assert_eq!(mode_of(false), FenceMode::Fences);
+    }
+
+    #[test]
+    fn the_mode_once_fixed_never_changes() {
+        let first = fence_mode();
+        for want in [FenceMode::Membarrier, FenceMode::Fences] {
+            let result = set_fence_mode(want);
+            assert_eq!(result.is_ok(), want == first, "{result:?}");
+            assert_eq!(fence_mode(), first);
+        }
+        // On Linux the fast light fence is a compiler fence, valid only with membarrier
+        // (under Miri, and on other systems, it is a real fence: valid in any mode).
+        assert_eq!(
+            fast_light_fence_ok(),
+            cfg!(miri) || !cfg!(target_os = "linux") || first == FenceMode::Membarrier
+        );
+    }
+
+    #[test]
     fn asymmetric_fences_can_be_called_from_any_thread() {
         init_asymmetric_fences();
         light_fence();
