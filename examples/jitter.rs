@@ -8,6 +8,9 @@
 //! - `idle`: nothing (the baseline: timer ticks, the hypervisor, the other tenants);
 //! - `spsc`: a producer hands one item to a consumer every ~50 us through the blocking
 //!   queue; the consumer sleeps between items (so every item costs one heavy fence);
+//! - `spsc_rt`: the same through `channel_real_time_consumer`: a consumer that drains
+//!   what is ready every ~50 us with the real-time `pop`, and a producer in
+//!   `push_blocking` that waits for room by timed polls (no heavy fence in any mode);
 //! - `hash_map`: one thread inserts and removes keys of a [`fencepost::HashMap`] flat
 //!   out, so the epoch collects (one heavy fence) every 1,024 removes per shard;
 //! - `heavy`: the heavy half itself every ~50 us, as the mode issues it
@@ -54,7 +57,7 @@ mod linux {
     use std::thread;
     use std::time::{Duration, Instant};
 
-    const WORKLOADS: [&str; 4] = ["idle", "spsc", "hash_map", "heavy"];
+    const WORKLOADS: [&str; 5] = ["idle", "spsc", "spsc_rt", "hash_map", "heavy"];
     const MODES: [FenceMode; 2] = [FenceMode::Membarrier, FenceMode::Fences];
     /// The handover and heavy-fence period.
     const PERIOD: Duration = Duration::from_micros(50);
@@ -327,6 +330,28 @@ mod linux {
                     while let Some(v) = rx.pop_blocking() {
                         black_box(v);
                         n += 1;
+                    }
+                    n
+                })));
+            }
+            "spsc_rt" => {
+                let (mut tx, mut rx) = fencepost::spsc::channel_real_time_consumer::<u64>(16);
+                workers.push(spawn(Box::new(move |_| {
+                    let mut i = 0;
+                    while tx.push_blocking(i).is_ok() {
+                        i += 1;
+                    }
+                    0
+                })));
+                workers.push(spawn(Box::new(move |stop| {
+                    let mut next = Instant::now();
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        pace(&mut next);
+                        while let Some(v) = rx.pop() {
+                            black_box(v);
+                            n += 1;
+                        }
                     }
                     n
                 })));
