@@ -1,7 +1,7 @@
 //! Linux: the `futex` and `membarrier` system calls.
 
 use super::unix::{deadline_after, errno};
-use core::sync::atomic::Ordering::Relaxed;
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering, compiler_fence, fence};
 use std::time::Duration;
 
@@ -102,7 +102,8 @@ const FENCES: u8 = 2;
 /// Moves once from `UNKNOWN` to its final value (the first `decide_fences` wins the
 /// compare-exchange); every reader of a non-`UNKNOWN` value got it through the
 /// happens-before edge that handed it the object it synchronizes (thread spawn, a
-/// channel), or decided it itself, so Relaxed is enough.
+/// channel), or decided it itself, so Relaxed is enough to pick the light half; only
+/// `heavy_fence`, which calls `membarrier`, loads it with Acquire (see there).
 static MEMBARRIER: AtomicU8 = AtomicU8::new(UNKNOWN);
 
 const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
@@ -140,7 +141,12 @@ pub(super) fn decide_fences(want_membarrier: bool) -> bool {
     } else {
         FENCES
     };
-    match MEMBARRIER.compare_exchange(UNKNOWN, state, Relaxed, Relaxed) {
+    // Ordering: Release on success pairs with the Acquire load in `heavy_fence`: the
+    // registration above happens before any thread's `membarrier(PRIVATE_EXPEDITED)`,
+    // which the kernel refuses (EPERM) from a process it has not seen registered. The
+    // failure needs nothing: the value read is the winner's, re-read by `heavy_fence`.
+    // mutants: skip (kernel state: no checker here sees the registration's visibility)
+    match MEMBARRIER.compare_exchange(UNKNOWN, state, Release, Relaxed) {
         Ok(_) => state == EXPEDITED,
         Err(first) => first == EXPEDITED,
     }
@@ -189,7 +195,10 @@ fn seq_cst_fence() {
 }
 
 pub(super) fn heavy_fence() {
-    if MEMBARRIER.load(Relaxed) == EXPEDITED {
+    // Ordering: Acquire pairs with the Release compare-exchange in `decide_fences`
+    // that stored EXPEDITED, so the registration happens before the call below.
+    // mutants: skip (kernel state: no checker here sees the registration's visibility)
+    if MEMBARRIER.load(Acquire) == EXPEDITED {
         // An IPI to every CPU that runs a thread of this process: the jitter that
         // `FenceMode::Fences` avoids.
         let ok = membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
