@@ -97,45 +97,51 @@
 //!   inter-processor interrupt to **every CPU running a thread of this process**,
 //!   whether or not that thread uses fencepost.
 //!
-//! Measured with `cargo run --release --example jitter` on a 2-vCPU KVM guest (shared,
-//! noisy; load 2-4 during the run): a thread pinned to CPU 0 reads the clock in a
-//! tight loop for 3 s and records every gap, while threads on CPU 1 run the workload.
-//! Two rounds each, *gaps over 5 us / over 10 us / p99.99 of the gaps*:
+//! Measured with `cargo run --release --example jitter` on a 2-vCPU KVM guest (shared
+//! with other builds, load 4-5 during the run): a thread pinned to CPU 0 reads the
+//! clock in a tight loop for 3 s and records every gap, while threads on CPU 1 run the
+//! workload. Two rounds each, *gaps over 5 us / over 10 us / p99.99 of the gaps*:
 //!
 //! | workload on CPU 1 | `Membarrier` | `Fences` |
 //! |---|---|---|
-//! | idle (the machine's own noise) | 1,935 / 1,558 / 0.18 us; 1,739 / 1,520 / 0.19 us | 939 / 851 / 0.20 us; 1,174 / 1,086 / 0.20 us |
-//! | blocking SPSC, one item every ~50 us, the consumer sleeping between items | **25,334** / 1,208 / **5.73 us**; **22,468** / 1,768 / **7.04 us** | 1,176 / 1,118 / 0.16 us; 1,374 / 1,309 / 0.16 us |
-//! | `HashMap` insert + remove flat out (epoch collections) | **32,884** / 3,867 / **7.19 us**; **26,311** / 1,557 / **6.93 us** | 6,949 / 6,894 / 3.13 us; 926 / 822 / 0.16 us |
-//! | the heavy half alone, every ~50 us | **40,351** / 1,657 / **7.11 us**; **41,648** / 1,321 / **6.83 us** | 1,582 / 1,158 / 0.07 us; 1,679 / 1,164 / 0.06 us |
+//! | idle (the machine's own noise) | 894 / 839 / 0.34 us; 804 / 784 / 0.20 us | 841 / 820 / 0.20 us; 866 / 833 / 0.15 us |
+//! | blocking SPSC (`channel`), one item every ~50 us, the consumer sleeping between items | **14,769** / 828 / **7.07 us**; **12,646** / 975 / **7.17 us** | 655 / 626 / 0.16 us; 726 / 671 / 0.17 us |
+//! | the same through `channel_real_time_consumer`: a real-time consumer draining every ~50 us, the producer in `push_blocking` waiting by timed polls | 750 / 680 / 0.17 us; 833 / 790 / 0.16 us | 939 / 881 / 0.20 us; 809 / 772 / 0.16 us |
+//! | `HashMap` insert + remove flat out (epoch collections) | **4,842** / 560 / **6.84 us**; **5,342** / 446 / **5.46 us** | 430 / 400 / 0.20 us; 407 / 388 / 0.25 us |
+//! | the heavy half alone, every ~50 us | **16,573** / 1,843 / **7.44 us**; **18,093** / 1,164 / **7.12 us** | 817 / 770 / 0.29 us; 824 / 778 / 0.24 us |
 //!
-//! The largest gap (3-210 ms) is the host descheduling the guest in every mode and
-//! says nothing about either. Each `membarrier` stalls the polling thread for 5-8 us,
-//! so its gaps over 5 us follow the rate of sleeps or collections; with `Fences` they
-//! stay at the idle level (the one `Fences` map round at 6,949 is a noisy minute: its
-//! second round is at idle).
+//! The largest gap (5-90 ms) is the host or another process taking the CPU, in every
+//! mode, and says nothing about either. Each `membarrier` stalls the polling thread for
+//! 5-8 us, so its gaps over 5 us follow the rate of sleeps or collections (the poller
+//! ran about half the time on the shared machine, so about half the ~17,000 calls per
+//! run landed on it); with `Fences`, and with a real-time side in either mode, they
+//! stay at the idle level. An earlier run at load 2-4 gave the same picture with twice
+//! the counts (blocking SPSC with `Membarrier`: 25,334 and 22,468 gaps over 5 us;
+//! idle: 1,935 and 1,739).
 //!
-//! What `Fences` costs on the hot path, from the same example (`--only costs --seconds 1
-//! --rounds 4`: medians of 12 alternating runs of each mode, ns per operation, and the
-//! ratio against the default in the same run; load 5-6 on the 2 vCPUs), and in
-//! instructions under `valgrind --tool=callgrind` (`examples/icount.rs`, 16 M
-//! push+pop pairs on one thread). The queue pays most: with `Fences` every `push` and
-//! `pop` takes its slow path and runs an out-of-line `mfence`, which also waits for the
-//! store of the index to reach the other core's cache when both sides stream flat out
-//! (three times slower here, in both cases); the map's pin fence is lost in its hashing
-//! and probing:
+//! What `Fences` costs on the hot path, from the same run of the example (`costs`:
+//! medians of 6 alternating runs of each mode, ns per operation, and the ratio against
+//! the default in the same run), and in instructions under `valgrind --tool=callgrind`
+//! (`examples/icount.rs`, 16 M push+pop pairs on one thread). The queue pays most:
+//! with `Fences` every `push` and `pop` takes its slow path and runs an out-of-line
+//! `mfence`, which also waits for the store of the index to reach the other core's
+//! cache when both sides stream flat out (2.2-3x slower here across runs, one thread
+//! or two; in the comparison runner's streaming row, 20.2 M items/s against 47.6 for
+//! rtrb and for fencepost's real-time channel, which runs no fence in either mode); the
+//! map's pin fence is lost in its hashing and probing:
 //!
 //! | operation | `Fences` (default) | `Membarrier` |
 //! |---|---|---|
-//! | `spsc` push+pop, one thread | 9.6 ns (1.00x) | 3.2 ns (0.33x) |
-//! | `spsc` push→pop, two threads pinned apart, flat out | 326 ns (1.00x) | 108 ns (0.33x) |
-//! | `HashMap::remove` (64 K keys) | 37.4 ns (1.00x) | 36.9 ns (0.99x) |
-//! | `HashMap::get_cloned` (64 K keys) | 29.0 ns (1.00x) | 25.6 ns (0.88x) |
+//! | `spsc` push+pop, one thread | 6.1 ns (1.00x) | 2.3 ns (0.38x) |
+//! | `spsc` push→pop, two threads pinned apart, flat out | 114 ns (1.00x) | 52.5 ns (0.46x) |
+//! | `HashMap::remove` (64 K keys) | 25.5 ns (1.00x) | 24.9 ns (0.98x) |
+//! | `HashMap::get_cloned` (64 K keys) | 19.8 ns (1.00x) | 18.2 ns (0.92x) |
 //! | `spsc` push+pop, instructions per pair | 92.9 | 43.4 (rtrb: 35.6) |
 //!
 //! Why `Fences` is the default: a fence costs the thread that uses the primitive
 //! nanoseconds per operation (up to three times the queue's cost, see above), and that
-//! thread can measure it and choose; `membarrier` costs 5-8 us
+//! thread can measure it and choose (or use a real-time channel, which needs no fence
+//! in either mode); `membarrier` costs 5-8 us
 //! to *every other running thread of the process*, at a rate set by whoever sleeps or
 //! removes, and the thread that suffers it (an audio callback, a busy-polling core)
 //! cannot tell where it came from. A latency-sensitive program must not get that
