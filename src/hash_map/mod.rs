@@ -86,7 +86,7 @@
 //! happens-before) is seen by coherence, so a key present throughout is never missed.
 //!
 //! The hot path on x86_64: `get` is plain `mov` loads (Acquire is free under TSO) and the
-//! pin is a `mov` store with a compiler fence; on aarch64 the Acquire loads are
+//! pin is a `mov` store and the light fence; on aarch64 the Acquire loads are
 //! `ldar`/`ldapr` and the pin store an `stlr`. In the default
 //! [`FenceMode::Fences`](crate::FenceMode) the pin adds one `fence(SeqCst)`; in
 //! `FenceMode::Membarrier` it has no barrier instruction, and instead a removal may, once
@@ -233,8 +233,9 @@ impl<K, V, S> HashMap<K, V, S> {
     }
 
     /// Pins the current thread on this map and returns a handle for reads and writes
-    /// whose references stay valid while it lives. Pinning is cheap (a store and a
-    /// compiler fence) and nests; holding a pin for long delays the reclamation of this
+    /// whose references stay valid while it lives. Pinning is cheap (a store and the
+    /// light fence of the [`FenceMode`](crate::FenceMode): a `fence(SeqCst)` by default,
+    /// a compiler fence in `Membarrier` mode) and nests; holding a pin for long delays the reclamation of this
     /// map's removed entries (no other map's), so keep it scoped. The handle is not
     /// `Send`; see [`pin_owned`](Self::pin_owned) for one that is.
     ///
