@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! cargo build --release --example icount
-//! for m in fencepost rtrb fencepost-slices rtrb-slices; do
+//! for m in fencepost fencepost-real-time rtrb fencepost-slices rtrb-slices; do
 //!     valgrind --tool=callgrind --callgrind-out-file=/dev/null \
 //!         target/release/examples/icount $m 2>&1 | grep Collected
 //! done
@@ -30,7 +30,7 @@ mod pin;
 #[path = "../benches/workloads/spsc.rs"]
 mod spsc;
 
-use spsc::{BatchQueue, Fencepost, Queue, Rtrb};
+use spsc::{BatchQueue, Fencepost, FencepostNoBlockingLayer, Queue, Rtrb};
 use std::hint::black_box;
 
 const ROUNDS: u64 = 1_000_000;
@@ -79,12 +79,15 @@ fn main() {
     }
     let checksum = match mode.as_str() {
         "fencepost" => pairs::<Fencepost>(),
+        // Both sides real-time (`channel_real_time`): no sleeper check.
+        "fencepost-real-time" => pairs::<FencepostNoBlockingLayer>(),
         "rtrb" => pairs::<Rtrb>(),
         "fencepost-slices" => batches::<Fencepost>(),
         "rtrb-slices" => batches::<Rtrb>(),
         _ => {
             eprintln!(
-                "usage: icount fencepost|rtrb|fencepost-slices|rtrb-slices [membarrier|fences]"
+                "usage: icount fencepost|fencepost-real-time|rtrb|fencepost-slices|rtrb-slices \
+                 [membarrier|fences]"
             );
             std::process::exit(2);
         }

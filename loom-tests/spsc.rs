@@ -230,10 +230,14 @@ fn is_abandoned_makes_the_last_push_visible() {
     });
 }
 
-#[test]
-fn is_abandoned_synchronizes_with_the_consumers_drop() {
-    loom::model(|| {
-        let (tx, rx) = spsc::channel::<usize>(1);
+/// The consumer's thread notes something and drops its handle: a producer that sees
+/// it abandoned sees the note (the Release `fetch_or` of the drop, against the Acquire
+/// load of `is_abandoned`).
+fn consumers_drop_synchronizes_with_is_abandoned<C: Send + 'static>(
+    make: fn(usize) -> (Producer<usize>, C),
+) {
+    loom::model(move || {
+        let (tx, rx) = make(1);
         let note = Arc::new(AtomicUsize::new(0));
         let consumer = {
             let note = Arc::clone(&note);
@@ -251,6 +255,11 @@ fn is_abandoned_synchronizes_with_the_consumers_drop() {
         }
         consumer.join().unwrap();
     });
+}
+
+#[test]
+fn is_abandoned_synchronizes_with_the_consumers_drop() {
+    consumers_drop_synchronizes_with_is_abandoned(spsc::channel::<usize>);
 }
 
 // ---------------------------------------------------------------------------------
@@ -308,25 +317,7 @@ fn blocking_consumer_facing_a_real_time_producer_sees_every_item_and_the_drop() 
 
 #[test]
 fn a_real_time_sides_drop_synchronizes_with_is_abandoned() {
-    loom::model(|| {
-        let (tx, rx) = spsc::channel_real_time_consumer::<usize>(1);
-        let note = Arc::new(AtomicUsize::new(0));
-        let consumer = {
-            let note = Arc::clone(&note);
-            thread::spawn(move || {
-                note.store(1, Relaxed);
-                drop(rx);
-            })
-        };
-        if tx.is_abandoned() {
-            assert_eq!(
-                note.load(Relaxed),
-                1,
-                "what the consumer did before leaving"
-            );
-        }
-        consumer.join().unwrap();
-    });
+    consumers_drop_synchronizes_with_is_abandoned(spsc::channel_real_time_consumer::<usize>);
 }
 
 /// An item that counts its drops.

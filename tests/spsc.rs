@@ -1,7 +1,7 @@
 //! The SPSC queue, from the outside: capacities, wrap-around, two-thread stress, slices,
 //! drops, zero-sized items, abandonment, blocking, and a model against `VecDeque`.
 
-use fencepost::spsc::{self, Consumer, Full, Producer};
+use fencepost::spsc::{self, Consumer, Full, Producer, RealTimeConsumer, RealTimeProducer};
 use proptest::prelude::*;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,9 +19,11 @@ const _: () = {
     const fn send<T: Send>() {}
     send::<Producer<String>>();
     send::<Consumer<String>>();
+    send::<RealTimeProducer<String>>();
+    send::<RealTimeConsumer<String>>();
 };
 
-/// `Producer`/`Consumer` must not be `Sync`: two threads pushing through `&Producer`
+/// The handles (real-time ones included) must not be `Sync`: two threads pushing through `&Producer`
 /// would break the single-producer protocol. A trait with a blanket impl for `Sync`
 /// types and one for all types is ambiguous exactly when the type is `Sync`.
 #[test]
@@ -36,6 +38,8 @@ fn handles_are_send_but_not_sync() {
     // These compile only because `Producer`/`Consumer` are not `Sync`.
     <Producer<u8> as AmbiguousIfSync<_>>::check();
     <Consumer<u8> as AmbiguousIfSync<_>>::check();
+    <RealTimeProducer<u8> as AmbiguousIfSync<_>>::check();
+    <RealTimeConsumer<u8> as AmbiguousIfSync<_>>::check();
 }
 
 /// Fills and drains a queue of `cap` slots `laps` times, checking order, `len`,

@@ -346,3 +346,26 @@ fn chunks_carry_items_between_threads_exactly_once_in_order() {
     assert_eq!(expected, n);
     assert!((0..n).all(|id| ledger.drops(id) == 1));
 }
+
+/// A chunk commit on a blocking side wakes a sleeping peer, as `push`/`pop` do (a
+/// missing wake-up would leave the peer asleep and the test hung, which the time limit
+/// of `scripts/check` reports).
+#[test]
+fn chunk_commits_on_the_blocking_sides_wake_a_sleeping_peer() {
+    let nap = std::time::Duration::from_millis(if cfg!(miri) { 10 } else { 50 });
+    let (mut tx, mut rx) = spsc::channel::<u8>(2);
+    tx.push_slice(&[1, 2]);
+    let producer = thread::spawn(move || {
+        tx.push_blocking(3).unwrap();
+        tx
+    });
+    thread::sleep(nap); // the producer spins, then sleeps on the full queue
+    rx.read_chunk(2).unwrap().commit(1);
+    let mut tx = producer.join().unwrap();
+    assert_eq!(rx.by_ref().collect::<Vec<_>>(), [2, 3]);
+
+    let consumer = thread::spawn(move || rx.pop_blocking());
+    thread::sleep(nap); // the consumer sleeps on the empty queue
+    assert_eq!(tx.write_chunk_uninit(1).unwrap().fill_from_iter([4]), 1);
+    assert_eq!(consumer.join().unwrap(), Some(4));
+}

@@ -8,7 +8,15 @@
 //! [`FenceMode::Fences`](crate::FenceMode), one `fence(SeqCst)` each: see
 //! [Blocking](self#blocking));
 //! [`Producer::push_blocking`] and [`Consumer::pop_blocking`] spin briefly and then
-//! sleep on a futex until the other side makes progress or goes away.
+//! sleep on a futex until the other side makes progress or goes away; they have
+//! deadline forms (`push_blocking_timeout`/`_until`, `pop_blocking_timeout`/`_until`)
+//! and slice forms (`push_slice_blocking`, `pop_slice_blocking`). Zero-copy chunks
+//! ([`Producer::write_chunk_uninit`], [`Consumer::read_chunk`]) move items in place,
+//! and a consumer is an [`Iterator`] over the items ready now.
+//!
+//! For a thread that must never enter the kernel, [`channel_real_time_consumer`] and
+//! [`channel_real_time_producer`] make one side a [`RealTimeConsumer`] or
+//! [`RealTimeProducer`]: see [Real-time sides](#real-time-sides).
 //!
 //! ```
 //! # use std::{thread};
@@ -111,7 +119,10 @@
 //! The fence pair guarantees that either the sleeper's re-check sees the publication or
 //! the publisher sees the sleeper, so no wake-up is lost (under loom both halves are
 //! `fence(SeqCst)` and a lost wake-up is a deadlock the model checker reports). Dropping
-//! a handle wakes the other side too.
+//! a handle wakes the other side too. Every wait has a deadline form; a deadline is
+//! checked before each sleep, and a sleep lasts no longer than what is left of it.
+//! Facing a real-time side none of this handshake runs: see
+//! [Real-time sides](#real-time-sides).
 //!
 //! What the halves execute is the process-wide [`FenceMode`](crate::FenceMode), fixed
 //! before the first queue exists ([`set_fence_mode`](crate::set_fence_mode)):
@@ -142,7 +153,53 @@
 //! `push`. Neither has a `lock`-prefixed instruction, an `xchg`, an `mfence` or a `dmb`;
 //! waking a sleeper (`swap` + `futex`) and the `fence(SeqCst)` of `FenceMode::Fences`
 //! (and wherever `membarrier` is missing) are out-of-line calls, and in that mode every
-//! operation takes the slow path.
+//! operation takes the slow path. The real-time sides' `push` and `pop` are the same minus the light fence
+//! and the sleeper check, on every platform: no call at all, which the disassembly
+//! check also asserts (`fencepost_probe_rt_push`/`_pop`).
+//!
+//! # Real-time sides
+//!
+//! With the default [`channel`], a `push` or `pop` that finds the other side asleep
+//! wakes it with a `futex` system call; every `push` and `pop` runs a `fence(SeqCst)`
+//! in the default [`FenceMode::Fences`](crate::FenceMode), and in
+//! `FenceMode::Membarrier` the side that goes to sleep first runs `membarrier`, which
+//! interrupts every CPU running a thread of the process (an IPI).
+//! An audio callback or a trading loop cannot afford either. So one side can be
+//! declared real-time at construction:
+//!
+//! | constructor | real-time side | blocking side |
+//! |---|---|---|
+//! | [`channel_real_time_consumer`] | [`RealTimeConsumer`]: `pop`, `pop_slice`, `peek`, `read_chunk`, `Iterator` | [`Producer`]: everything, `push_blocking` and its forms included |
+//! | [`channel_real_time_producer`] | [`RealTimeProducer`]: `push`, `push_slice`, `write_chunk_uninit` | [`Consumer`]: everything, `pop_blocking` and its forms included |
+//! | [`channel_real_time`] | both | none (both sides poll, as with rtrb) |
+//!
+//! **What the real-time side executes**: the ring protocol only (loads, the slot
+//! access, the store that publishes its word: a plain `mov` on x86_64, `stlr` on
+//! aarch64; on the slow path one load-acquire of the other side's word). It does no
+//! sleeper check at all, so whatever the other side does it makes **no system call,
+//! takes no lock, allocates nothing, runs no fence or locked instruction and causes
+//! no IPI**. `scripts/check asm` checks its `push`/`pop` in the disassembly (no call
+//! at all), and `scripts/check rt` runs `examples/audio_rt.rs` under `strace` and
+//! fails if the callback thread makes any system call in its steady state.
+//!
+//! **What the blocking side does instead of being woken**: it spins briefly as usual,
+//! then sleeps by *timed* futex waits of at most its **poll interval**
+//! ([`DEFAULT_POLL_INTERVAL`] = 1 ms, below an audio period; set with
+//! [`channel_real_time_consumer_with_poll`] / [`channel_real_time_producer_with_poll`],
+//! at most [`MAX_POLL_INTERVAL`] = 1 s), re-checking the ring and whether the
+//! real-time side is gone after each. It neither announces its sleep nor runs the
+//! heavy fence: with no one to wake it, the Dekker handshake would buy nothing (the
+//! broken twin `broken_twin_untimed_wait_facing_a_real_time_side_sleeps_forever` in
+//! `loom-tests/spsc.rs` shows what sleeping without a bound would do). No
+//! `membarrier` is registered or issued for these queues. The cost, on the blocking
+//! side only: progress (or the real-time side's drop) is seen up to one poll interval
+//! (plus the scheduler's wake-up latency) late, and while it waits it wakes
+//! `1 / poll interval` times per second (1,000/s at 1 ms). The numbers measured by
+//! `examples/spsc_rt_cost.rs` are in the README's section on the real-time sides.
+//!
+//! Dropping a real-time handle sets its `closed` bit (a locked `fetch_or`) and wakes
+//! no one; it may also free the queue if the other handle is gone, so drop it outside
+//! the real-time loop.
 //!
 //! # Panics and drops
 //!
