@@ -13,6 +13,9 @@
 //! done
 //! ```
 //!
+//! A second argument, `membarrier` or `fences`, fixes the fence mode first
+//! (`fencepost::set_fence_mode`); without it the run uses the default mode.
+//!
 //! Divide the totals by 16 M for instructions per push+pop pair (by 4 M batches for
 //! the slice modes); `src/spsc/mod.rs` cites the result.
 #![allow(
@@ -65,6 +68,15 @@ fn batches<Q: BatchQueue>() -> u64 {
 
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
+    // An optional second argument fixes the fence mode (default: `DEFAULT_FENCE_MODE`).
+    match std::env::args().nth(2).as_deref() {
+        None => {}
+        Some("membarrier") => fencepost::set_fence_mode(fencepost::FenceMode::Membarrier)
+            .unwrap_or_else(|e| panic!("icount: {e}")),
+        Some("fences") => fencepost::set_fence_mode(fencepost::FenceMode::Fences)
+            .unwrap_or_else(|e| panic!("icount: {e}")),
+        Some(other) => panic!("icount: unknown fence mode {other:?} (membarrier or fences)"),
+    }
     let checksum = match mode.as_str() {
         "fencepost" => pairs::<Fencepost>(),
         // Both sides real-time (`channel_real_time`): no sleeper check.
@@ -74,7 +86,8 @@ fn main() {
         "rtrb-slices" => batches::<Rtrb>(),
         _ => {
             eprintln!(
-                "usage: icount fencepost|fencepost-real-time|rtrb|fencepost-slices|rtrb-slices"
+                "usage: icount fencepost|fencepost-real-time|rtrb|fencepost-slices|rtrb-slices \
+                 [membarrier|fences]"
             );
             std::process::exit(2);
         }

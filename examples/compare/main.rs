@@ -19,6 +19,7 @@ mod cli;
 mod condvar;
 mod harness;
 mod hash_map;
+mod latency;
 mod mutex;
 mod provenance;
 mod report;
@@ -46,7 +47,7 @@ type Section = (&'static str, fn(&mut Harness), f64);
 
 /// Every section, in the order a run measures them.
 const SECTIONS: &[Section] = &[
-    ("spsc", spsc::run, 30.0),
+    ("spsc", spsc::run, 50.0),
     ("mutex", mutex::run, 40.0),
     ("condvar", condvar::run, 30.0),
     ("rwlock", rwlock::run, 40.0),

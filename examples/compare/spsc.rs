@@ -1,5 +1,6 @@
 //! SPSC rows: fencepost against rtrb, crossbeam's `ArrayQueue` and std's
-//! `sync_channel`, with the loops of `benches/workloads/spsc.rs`.
+//! `sync_channel`, with the loops of `benches/workloads/spsc.rs`; then the one-way
+//! latency rows (`latency.rs`).
 
 use crate::harness::{Candidate, Harness, Sample, Unit};
 use crate::workloads::spsc::*;
@@ -94,4 +95,5 @@ pub fn run(h: &mut Harness) {
             batched::<PerItem<Rtrb>>("rtrb push/pop per item", 20_000_000),
         ],
     );
+    crate::latency::run(h);
 }

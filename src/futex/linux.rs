@@ -1,7 +1,7 @@
 //! Linux: the `futex` and `membarrier` system calls.
 
 use super::unix::{deadline_after, errno};
-use core::sync::atomic::Ordering::Relaxed;
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering, compiler_fence, fence};
 use std::time::Duration;
 
@@ -94,12 +94,16 @@ fn wake(word: &AtomicU32, count: i32) -> libc::c_long {
 
 const UNKNOWN: u8 = 0;
 const EXPEDITED: u8 = 1;
-const UNAVAILABLE: u8 = 2;
+/// `FenceMode::Fences`: chosen, or `membarrier` is unavailable (kernels before 4.14,
+/// seccomp filters, Miri).
+const FENCES: u8 = 2;
 
-/// Whether this process is registered for `MEMBARRIER_CMD_PRIVATE_EXPEDITED`.
-/// Moves once from `UNKNOWN` to its final value; every reader of a non-`UNKNOWN` value
-/// got it through the happens-before edge that handed it the object it synchronizes
-/// (thread spawn, a channel), so Relaxed is enough.
+/// Whether this process uses `MEMBARRIER_CMD_PRIVATE_EXPEDITED` for the heavy half.
+/// Moves once from `UNKNOWN` to its final value (the first `decide_fences` wins the
+/// compare-exchange); every reader of a non-`UNKNOWN` value got it through the
+/// happens-before edge that handed it the object it synchronizes (thread spawn, a
+/// channel), or decided it itself, so Relaxed is enough to pick the light half; only
+/// `heavy_fence`, which calls `membarrier`, loads it with Acquire (see there).
 static MEMBARRIER: AtomicU8 = AtomicU8::new(UNKNOWN);
 
 const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
@@ -115,14 +119,36 @@ fn membarrier(cmd: libc::c_int) -> bool {
     unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0 as libc::c_uint) == 0 }
 }
 
-pub(super) fn init_asymmetric_fences() {
-    if MEMBARRIER.load(Relaxed) == UNKNOWN {
-        let state = if membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) {
-            EXPEDITED
-        } else {
-            UNAVAILABLE
-        };
-        MEMBARRIER.store(state, Relaxed);
+/// The mode already fixed: `Some(true)` for membarrier, `None` while undecided.
+pub(super) fn fences_decided() -> Option<bool> {
+    match MEMBARRIER.load(Relaxed) {
+        UNKNOWN => None,
+        state => Some(state == EXPEDITED),
+    }
+}
+
+/// Fixes the mode unless it is fixed already: membarrier if `want_membarrier` and the
+/// kernel registers this process, else plain fences. Returns whether membarrier is in
+/// effect (the first decision, whoever made it).
+pub(super) fn decide_fences(want_membarrier: bool) -> bool {
+    if let Some(decided) = fences_decided() {
+        return decided;
+    }
+    // Registering is harmless if another thread fixes `FENCES` meanwhile: the kernel
+    // then only keeps a flag that nobody uses.
+    let state = if want_membarrier && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) {
+        EXPEDITED
+    } else {
+        FENCES
+    };
+    // Ordering: Release on success pairs with the Acquire load in `heavy_fence`: the
+    // registration above happens before any thread's `membarrier(PRIVATE_EXPEDITED)`,
+    // which the kernel refuses (EPERM) from a process it has not seen registered. The
+    // failure needs nothing: the value read is the winner's, re-read by `heavy_fence`.
+    // mutants: skip (kernel state: no checker here sees the registration's visibility)
+    match MEMBARRIER.compare_exchange(UNKNOWN, state, Release, Relaxed) {
+        Ok(_) => state == EXPEDITED,
+        Err(first) => first == EXPEDITED,
     }
 }
 
@@ -169,7 +195,12 @@ fn seq_cst_fence() {
 }
 
 pub(super) fn heavy_fence() {
-    if MEMBARRIER.load(Relaxed) == EXPEDITED {
+    // Ordering: Acquire pairs with the Release compare-exchange in `decide_fences`
+    // that stored EXPEDITED, so the registration happens before the call below.
+    // mutants: skip (kernel state: no checker here sees the registration's visibility)
+    if MEMBARRIER.load(Acquire) == EXPEDITED {
+        // An IPI to every CPU that runs a thread of this process: the jitter that
+        // `FenceMode::Fences` avoids.
         let ok = membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
         assert!(
             ok,

@@ -106,8 +106,6 @@ pub(super) fn online_cpus() -> usize {
     usize::MAX
 }
 
-pub(super) fn init_asymmetric_fences() {}
-
 pub(super) fn light_fence() {
     // Ordering: loom models the membarrier/compiler-fence pair as what it guarantees,
     // a SeqCst fence on each side (store→load ordering needs nothing weaker).

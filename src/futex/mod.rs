@@ -18,15 +18,23 @@
 //!
 //! [`light_fence`] and [`heavy_fence`] together give the store→load ordering of a
 //! Dekker handshake ("I published, then I check whether you sleep" against "I announced
-//! that I sleep, then I re-check what you publish") while the frequent side pays only a
-//! compiler fence. On Linux the heavy side calls `membarrier(PRIVATE_EXPEDITED)`, which
-//! runs a full barrier on every CPU currently running a thread of this process (a thread
-//! that is not running passed one in its context switch), as folly's
-//! `asymmetricHeavyBarrier` and liburcu do. Where `membarrier` is unavailable (old
-//! kernels, Miri, other OSes) both sides fall back to `fence(SeqCst)`; under loom both
-//! are `fence(SeqCst)`, which is exactly the guarantee the pair provides.
-//! Call [`init_asymmetric_fences`] before handing the objects that use them to other
-//! threads, so every light side sees the final choice.
+//! that I sleep, then I re-check what you publish"). What each half executes is the
+//! process-wide [`FenceMode`], fixed once (by [`set_fence_mode`], or at
+//! [`DEFAULT_FENCE_MODE`] by the first [`init_asymmetric_fences`]):
+//!
+//! | mode | light half | `fast_light_fence_ok()` | heavy half |
+//! |---|---|---|---|
+//! | `Fences` (default), and wherever `membarrier` is missing (old kernels, seccomp, other OSes) | `fence(SeqCst)`, out of line | false: the queue takes its slow path, the map pins with `light_fence` | `fence(SeqCst)` |
+//! | `Membarrier` (Linux) | compiler fence | true | `membarrier(PRIVATE_EXPEDITED)`: a full barrier on every CPU currently running a thread of this process (one that is not running passed one in its context switch), as folly's `asymmetricHeavyBarrier` and liburcu do; an IPI to each of those CPUs |
+//! | Miri (either mode; `membarrier` is refused, so `Fences`) | `fence(SeqCst)` | true: `fast_light_fence` is a real fence there | `fence(SeqCst)` |
+//! | loom | `fence(SeqCst)` | true (`fast_light_fence` is the same fence) | `fence(SeqCst)`: exactly the guarantee the pair provides |
+//!
+//! Either way every light half pairs with a heavy half that completes it: a compiler
+//! fence only ever meets `membarrier`, because the mode never changes after the first
+//! [`init_asymmetric_fences`], which every object that uses the fences calls before it
+//! reaches another thread (the thread that receives it inherits the fixed mode through
+//! that hand-over). The measured cost of each mode is in the crate docs (`# Fence
+//! modes`).
 //!
 //! # Platforms
 //!
@@ -121,6 +129,11 @@ use loom as cpu;
 #[cfg(all(not(fencepost_loom), not(target_os = "linux")))]
 use portable as cpu;
 
+#[cfg(all(not(fencepost_loom), target_os = "linux"))]
+use linux as mode_state;
+#[cfg(any(fencepost_loom, not(target_os = "linux")))]
+use no_membarrier as mode_state;
+
 use crate::sync::atomic::AtomicU32;
 use std::time::Duration;
 
@@ -166,10 +179,186 @@ pub(crate) fn online_cpus() -> usize {
     cpu::online_cpus()
 }
 
-/// Decides once per process whether [`heavy_fence`] can use `membarrier`.
+/// How the heavy half of the asymmetric fences is paid for, process-wide: the choice
+/// between interrupting other threads and paying a fence on every operation.
+///
+/// fencepost's handshakes between a thread that goes to sleep and one that publishes
+/// (the [`spsc`](crate::spsc) blocking layer, every `push_blocking`/`pop_blocking`
+/// that sleeps) and between [`HashMap`](crate::HashMap) readers and its reclaimer
+/// (every 1,024 removes per shard) need a store→load fence on both sides. The mode
+/// decides who pays:
+///
+/// | | `Membarrier` | `Fences` |
+/// |---|---|---|
+/// | spsc `push`/`pop` | a compiler fence: no instruction | a `fence(SeqCst)` (`mfence` / `dmb ish`) out of line, on the slow path |
+/// | `HashMap` read pin | a compiler fence | a `fence(SeqCst)` |
+/// | a side that goes to sleep, a map reclaimer | `membarrier(PRIVATE_EXPEDITED)`: an **IPI to every CPU running a thread of this process**, including a busy-polling real-time thread that has nothing to do with the queue | a `fence(SeqCst)` |
+///
+/// Measured costs (hot path and jitter injected into other threads) are in the table
+/// under [fence modes](crate#fence-modes). `Membarrier` needs Linux 4.14 or later;
+/// elsewhere (other systems, Miri, a kernel or seccomp filter that refuses it) the
+/// mode is always `Fences`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FenceMode {
+    /// The light half is a compiler fence; the heavy half calls
+    /// `membarrier(PRIVATE_EXPEDITED)`, which interrupts every CPU that currently runs a
+    /// thread of this process.
+    Membarrier,
+    /// Both halves are `fence(SeqCst)`: no system call and no interrupt of other
+    /// threads, for a fence on every operation that may have to wake a sleeper.
+    Fences,
+}
+
+/// The mode a process gets if nothing calls [`set_fence_mode`] before the first use.
+pub const DEFAULT_FENCE_MODE: FenceMode = FenceMode::Fences;
+
+/// Why [`set_fence_mode`] did not give the mode asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FenceModeError {
+    requested: FenceMode,
+    in_effect: FenceMode,
+    already_fixed: bool,
+}
+
+impl FenceModeError {
+    /// The mode that was asked for.
+    #[must_use]
+    pub fn requested(&self) -> FenceMode {
+        self.requested
+    }
+
+    /// The mode in effect, for the rest of the process.
+    #[must_use]
+    pub fn in_effect(&self) -> FenceMode {
+        self.in_effect
+    }
+
+    /// `true` if the mode was already fixed (by a first use or an earlier call);
+    /// `false` if `Membarrier` was asked for where the system does not provide it.
+    #[must_use]
+    pub fn already_fixed(&self) -> bool {
+        self.already_fixed
+    }
+}
+
+impl core::fmt::Display for FenceModeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.already_fixed {
+            write!(
+                f,
+                "fencepost::set_fence_mode({:?}): the fence mode is already fixed at {:?} \
+                 (by the first queue, hash map or fence_mode() call, or an earlier \
+                 set_fence_mode); set it before any of them",
+                self.requested, self.in_effect
+            )
+        } else {
+            write!(
+                f,
+                "fencepost::set_fence_mode({:?}): membarrier(PRIVATE_EXPEDITED) is not \
+                 available here (not Linux 4.14+, Miri, or refused by the kernel); the \
+                 mode is {:?}",
+                self.requested, self.in_effect
+            )
+        }
+    }
+}
+
+impl std::error::Error for FenceModeError {}
+
+fn mode_of(membarrier: bool) -> FenceMode {
+    if membarrier {
+        FenceMode::Membarrier
+    } else {
+        FenceMode::Fences
+    }
+}
+
+/// Chooses the [`FenceMode`] for the whole process. It can be set only before its first
+/// use: the first [`spsc::channel`](crate::spsc::channel), [`HashMap`](crate::HashMap)
+/// or [`fence_mode`] call fixes it (at [`DEFAULT_FENCE_MODE`] if nothing was set).
+///
+/// Why not later: in `Membarrier` mode a queue's `push` relies on the sleeper's
+/// `membarrier` for its half of the fence and executes none itself. Switching to
+/// `Fences` while such a `push` runs, or while an old queue's handles still take the
+/// compiler-fence path, would pair a compiler fence with a plain fence, which orders
+/// nothing across CPUs: a sleeper could miss its wake-up forever. Fixing the mode once
+/// makes every light half and every heavy half in the process agree.
+///
+/// # Errors
+///
+/// [`FenceModeError`] if the mode is already fixed at a different mode (calling it
+/// again with the mode in effect is `Ok`), or if `Membarrier` is asked for where the
+/// system has no `membarrier`; either way [`fence_mode`] tells the mode in effect.
+///
+/// # Examples
+///
+/// ```
+/// use fencepost::{FenceMode, fence_mode, set_fence_mode};
+///
+/// // First thing in `main`, before any queue or map exists:
+/// set_fence_mode(FenceMode::Fences).unwrap();
+/// assert_eq!(fence_mode(), FenceMode::Fences);
+/// let (mut tx, mut rx) = fencepost::spsc::channel::<u32>(4);
+/// tx.push(1).unwrap();
+/// assert_eq!(rx.pop(), Some(1));
+/// // Too late to change it now.
+/// let err = set_fence_mode(FenceMode::Membarrier).unwrap_err();
+/// assert!(err.already_fixed());
+/// ```
+pub fn set_fence_mode(mode: FenceMode) -> Result<(), FenceModeError> {
+    let already_fixed = mode_state::fences_decided().is_some();
+    let in_effect = mode_of(mode_state::decide_fences(mode == FenceMode::Membarrier));
+    if in_effect == mode {
+        Ok(())
+    } else {
+        Err(FenceModeError {
+            requested: mode,
+            in_effect,
+            already_fixed,
+        })
+    }
+}
+
+/// The process's [`FenceMode`], fixing it at [`DEFAULT_FENCE_MODE`] if nothing chose it
+/// yet (see [`set_fence_mode`]).
+///
+/// # Examples
+///
+/// ```
+/// let mode = fencepost::fence_mode();
+/// assert!(fencepost::set_fence_mode(mode).is_ok());
+/// ```
+#[must_use]
+pub fn fence_mode() -> FenceMode {
+    init_asymmetric_fences();
+    mode_of(mode_state::fences_decided().unwrap_or(false))
+}
+
+/// Fixes the [`FenceMode`] (at [`DEFAULT_FENCE_MODE`] unless already chosen). Called
+/// before an object that uses the fences reaches another thread, so every light half
+/// sees the final choice.
 #[inline]
 pub(crate) fn init_asymmetric_fences() {
-    cpu::init_asymmetric_fences()
+    mode_state::decide_fences(DEFAULT_FENCE_MODE == FenceMode::Membarrier);
+}
+
+/// Where there is no `membarrier` (other systems, loom): the mode is `Fences` once
+/// anything asked. A plain flag: nothing but the answer depends on it.
+#[cfg(any(fencepost_loom, not(target_os = "linux")))]
+mod no_membarrier {
+    use core::sync::atomic::AtomicBool;
+    use core::sync::atomic::Ordering::Relaxed;
+
+    static DECIDED: AtomicBool = AtomicBool::new(false);
+
+    pub(super) fn fences_decided() -> Option<bool> {
+        DECIDED.load(Relaxed).then_some(false)
+    }
+
+    pub(super) fn decide_fences(_want_membarrier: bool) -> bool {
+        DECIDED.store(true, Relaxed);
+        false
+    }
 }
 
 /// The cheap half of an asymmetric store→load fence (see the module docs).
@@ -322,6 +511,47 @@ mod tests {
         if cfg!(target_os = "linux") {
             assert!(!wake_one(&word));
         }
+    }
+
+    #[test]
+    fn fence_mode_errors_say_why_and_what_is_in_effect() {
+        let refused = FenceModeError {
+            requested: FenceMode::Membarrier,
+            in_effect: FenceMode::Fences,
+            already_fixed: false,
+        };
+        assert_eq!(
+            refused.to_string(),
+            "fencepost::set_fence_mode(Membarrier): membarrier(PRIVATE_EXPEDITED) is not \
+             available here (not Linux 4.14+, Miri, or refused by the kernel); the mode is \
+             Fences"
+        );
+        let late = FenceModeError {
+            requested: FenceMode::Fences,
+            in_effect: FenceMode::Membarrier,
+            already_fixed: true,
+        };
+        assert!(late.to_string().starts_with(
+            "fencepost::set_fence_mode(Fences): the fence mode is already fixed at Membarrier"
+        ));
+        assert_eq!(mode_of(true), FenceMode::Membarrier);
+        assert_eq!(mode_of(false), FenceMode::Fences);
+    }
+
+    #[test]
+    fn the_mode_once_fixed_never_changes() {
+        let first = fence_mode();
+        for want in [FenceMode::Membarrier, FenceMode::Fences] {
+            let result = set_fence_mode(want);
+            assert_eq!(result.is_ok(), want == first, "{result:?}");
+            assert_eq!(fence_mode(), first);
+        }
+        // On Linux the fast light fence is a compiler fence, valid only with membarrier
+        // (under Miri, and on other systems, it is a real fence: valid in any mode).
+        assert_eq!(
+            fast_light_fence_ok(),
+            cfg!(miri) || !cfg!(target_os = "linux") || first == FenceMode::Membarrier
+        );
     }
 
     #[test]

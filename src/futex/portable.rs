@@ -10,8 +10,6 @@ pub(super) fn online_cpus() -> usize {
     *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-pub(super) fn init_asymmetric_fences() {}
-
 #[inline(always)]
 pub(super) fn light_fence() {
     // Ordering: without membarrier, store→load (Dekker) needs a SeqCst fence on both

@@ -233,7 +233,7 @@ impl<K, V, S> HashMapBuilder<K, V, S> {
 
     /// Builds the map.
     pub fn build(self) -> HashMap<K, V, S> {
-        // Decide membarrier once, before the map reaches other threads, so every pin's
+        // Fix the fence mode, before the map reaches other threads, so every pin's
         // light fence and every reclaimer's heavy fence agree on the pairing.
         crate::futex::init_asymmetric_fences();
         let shards = self.shards.unwrap_or_else(default_shards);

@@ -11,14 +11,15 @@
 //! - **pin** (the outermost guard of this thread on this map; nested guards bump the
 //!   participant's depth): read the epoch `e` (Relaxed), store `e << 1 | ACTIVE` into the
 //!   participant (Release), then the *light* half of an asymmetric store→load fence (a
-//!   compiler fence where `membarrier` works, else `fence(SeqCst)`).
+//!   compiler fence in `FenceMode::Membarrier`, else `fence(SeqCst)`).
 //! - **unpin**: store `INACTIVE` (Release).
 //! - **retire** (a writer, under its shard lock): push the unlinked item into the shard's
 //!   [`Bag`], unstamped. Every item was unlinked before it is retired.
 //! - **collect** ([`Domain::collect`], a writer, every [`COLLECT_EVERY`] retires and on
 //!   `flush`):
 //!   1. `g = epoch` (Acquire);
-//!   2. the *heavy* fence half (`membarrier`, or `fence(SeqCst)`);
+//!   2. the *heavy* fence half (`membarrier` in `FenceMode::Membarrier`, else
+//!      `fence(SeqCst)`);
 //!   3. `s = epoch` (Relaxed): the stamp of every item retired before this collection;
 //!   4. scan every participant (Acquire); if each active one is pinned at `g`, CAS the
 //!      epoch from `g` to `g + 1` (Release; Acquire on failure);
@@ -104,10 +105,10 @@ use core::ptr;
 use crossbeam_utils::CachePadded;
 use std::collections::VecDeque;
 
-/// A writer collects after this many retires into one shard's bag. Each collection
-/// costs a `membarrier(PRIVATE_EXPEDITED)`, which took 6-8 us per call on the 2-vCPU KVM
-/// guest (an IPI to every CPU running this process): at 128 that was about 60 ns per
-/// retire, at 1024 about 8 ns.
+/// A writer collects after this many retires into one shard's bag. In
+/// `FenceMode::Membarrier` each collection costs a `membarrier(PRIVATE_EXPEDITED)`,
+/// which took 6-8 us per call on the 2-vCPU KVM guest (an IPI to every CPU running this
+/// process): at 128 that was about 60 ns per retire, at 1024 about 8 ns.
 #[cfg(not(fencepost_loom))]
 pub(crate) const COLLECT_EVERY: usize = 1024;
 /// Under loom every retire collects, so the models reach the reclamation.
@@ -149,8 +150,9 @@ impl Participant {
 /// A map's reclamation domain: its epoch and its participants.
 pub(crate) struct Domain {
     epoch: AtomicU64,
-    /// Whether the light fence may be the compiler fence alone (`membarrier` works),
-    /// decided before the domain existed (`init_asymmetric_fences`).
+    /// Whether the light fence may be `fast_light_fence` (`FenceMode::Membarrier`, or
+    /// Miri and loom, where it is a real fence), decided before the domain existed
+    /// (`init_asymmetric_fences`).
     fast_fence: bool,
     /// This domain's number, never reused, for the thread-local participant cache.
     uid: u64,
@@ -261,7 +263,7 @@ impl Domain {
             p.state.store(epoch << 1 | ACTIVE, Release);
             // Ordering: store→load: the pin must be visible to a reclaimer's scan before
             // this thread loads any pointer or index. The light half (a compiler fence
-            // when reclaimers use membarrier, else fence(SeqCst)) pairs with the heavy
+            // in FenceMode::Membarrier, else fence(SeqCst)) pairs with the heavy
             // fence in `collect`; Acquire/Release never order a store before a later load.
             if self.fast_fence {
                 futex::fast_light_fence();

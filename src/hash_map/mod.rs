@@ -33,9 +33,11 @@
 //!   still on the old table see it frozen and complete up to the publication, so each
 //!   key's reads stay linearizable. [`ResizePolicy`] chooses growth, growth and
 //!   shrinking, or a fixed capacity for which inserts fail instead of allocating.
-//! - **Reclamation**: readers pin (one store and a compiler fence where `membarrier` is
-//!   available); writers stamp their garbage with the epoch and every 1024 retires try
-//!   to advance it (a `membarrier`, then a scan of the map's participants); slots two
+//! - **Reclamation**: readers pin (one store and the light fence of the
+//!   [`FenceMode`](crate::FenceMode): `fence(SeqCst)` by default, a compiler fence in
+//!   `Membarrier` mode); writers stamp their garbage with the epoch and every 1024
+//!   retires try to advance it (the heavy fence: `fence(SeqCst)`, or a `membarrier` in
+//!   `Membarrier` mode; then a scan of the map's participants); slots two
 //!   epochs old are reclaimed: their entries are dropped *after the shard lock is
 //!   released* (a destructor may use the map; one that panics loses nothing), then the
 //!   slots are freed. [`HashMap::flush`] reclaims on demand. Each map has its own domain,
@@ -84,11 +86,12 @@
 //! happens-before) is seen by coherence, so a key present throughout is never missed.
 //!
 //! The hot path on x86_64: `get` is plain `mov` loads (Acquire is free under TSO) and the
-//! pin is a `mov` store with a compiler fence; on aarch64 the Acquire loads are
-//! `ldar`/`ldapr` and the pin store an `stlr`. Neither has a barrier instruction when
-//! `membarrier(PRIVATE_EXPEDITED)` is available; without it the pin pays `fence(SeqCst)`.
-//! A removal may, once every 1024 retires, make the writer issue a `membarrier`, which
-//! interrupts every CPU running a thread of the process.
+//! pin is a `mov` store and the light fence; on aarch64 the Acquire loads are
+//! `ldar`/`ldapr` and the pin store an `stlr`. In the default
+//! [`FenceMode::Fences`](crate::FenceMode) the pin adds one `fence(SeqCst)`; in
+//! `FenceMode::Membarrier` it has no barrier instruction, and instead a removal may, once
+//! every 1024 retires, make the writer issue a `membarrier`, which interrupts every CPU
+//! running a thread of the process (see the crate docs' [fence modes](crate#fence-modes)).
 
 mod builder;
 mod epoch;
@@ -230,8 +233,9 @@ impl<K, V, S> HashMap<K, V, S> {
     }
 
     /// Pins the current thread on this map and returns a handle for reads and writes
-    /// whose references stay valid while it lives. Pinning is cheap (a store and a
-    /// compiler fence) and nests; holding a pin for long delays the reclamation of this
+    /// whose references stay valid while it lives. Pinning is cheap (a store and the
+    /// light fence of the [`FenceMode`](crate::FenceMode): a `fence(SeqCst)` by default,
+    /// a compiler fence in `Membarrier` mode) and nests; holding a pin for long delays the reclamation of this
     /// map's removed entries (no other map's), so keep it scoped. The handle is not
     /// `Send`; see [`pin_owned`](Self::pin_owned) for one that is.
     ///

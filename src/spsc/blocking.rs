@@ -6,7 +6,7 @@
 //! | sleeper (slow path) | publisher (`push`/`pop`/`Drop`) |
 //! |---|---|
 //! | store `SLEEPING` to its word | store `tail`/`head` (or set `closed`) |
-//! | **heavy fence** (`membarrier`) | **light fence** (compiler fence) |
+//! | **heavy fence**: `fence(SeqCst)` in `FenceMode::Fences` (the default); `membarrier` (an IPI to every CPU running this process) in `FenceMode::Membarrier` | **light fence**: `fence(SeqCst)` in `Fences`; a compiler fence in `Membarrier` |
 //! | re-check `tail`/`head`/`closed`; sleep only if nothing changed | load the sleeper's word; wake it if `SLEEPING` |
 //!
 //! The fence pair orders each side's store before its load, so at least one side sees
@@ -16,8 +16,12 @@
 //! futex itself orders nothing; a woken side re-reads the ring through its own Acquire
 //! loads (`refresh_head`/`refresh_tail`, `is_abandoned`).
 //!
-//! Cost on the fast path: one Relaxed load of the read-mostly parking line and a
-//! predictable branch, plus a load of the process-wide "membarrier available" byte.
+//! Cost to `push`/`pop`: one Relaxed load of the read-mostly parking line and a
+//! predictable branch, plus the light fence. In `Membarrier` mode that is all (the fast
+//! path, `wake_if_sleeping_fast`, has no fence and no check of the mode: the handle
+//! chose the fast path at construction); in `Fences` mode the handles never take the
+//! fast path, and `wake_if_sleeping` loads the process-wide mode byte and calls the
+//! out-of-line `fence(SeqCst)`.
 //!
 //! **Facing a real-time side** (the handle's `poll` is `Some(interval)`), none of this
 //! runs on the waiting side: the real-time side never checks for sleepers, so no one

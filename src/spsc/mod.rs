@@ -3,7 +3,10 @@
 //! [`channel`]`(n)` gives a [`Producer`] and a [`Consumer`] sharing a ring of exactly
 //! `n` slots, for any `n >= 1`: no slot is sacrificed to tell "full" from "empty" and `n`
 //! need not be a power of two. [`Producer::push`] and [`Consumer::pop`] never block and
-//! execute no locked instruction and no fence on x86_64 or aarch64;
+//! execute no locked instruction on x86_64 or aarch64, and no fence either in
+//! [`FenceMode::Membarrier`](crate::FenceMode) (in the default
+//! [`FenceMode::Fences`](crate::FenceMode), one `fence(SeqCst)` each: see
+//! [Blocking](self#blocking));
 //! [`Producer::push_blocking`] and [`Consumer::pop_blocking`] spin briefly and then
 //! sleep on a futex until the other side makes progress or goes away; they have
 //! deadline forms (`push_blocking_timeout`/`_until`, `pop_blocking_timeout`/`_until`)
@@ -103,14 +106,15 @@
 //!   thread did before dropping its handle (its last push included) is visible to a
 //!   thread that sees it abandoned. The queue never uses `Arc::strong_count` for this.
 //! - The blocking layer is described under [Blocking](self#blocking): it costs `push`
-//!   and `pop` one relaxed load of a read-mostly line and a compiler fence.
+//!   and `pop` one relaxed load of a read-mostly line and the light fence of the
+//!   [`FenceMode`](crate::FenceMode).
 //!
 //! # Blocking
 //!
 //! A side that must wait spins (bounded, see the crate's backoff), then announces that it
-//! sleeps in its own futex word, runs the *heavy* half of an asymmetric fence
-//! (`membarrier` on Linux), re-checks the ring and sleeps. After publishing, `push` and
-//! `pop` run the *light* half (a compiler fence) and load the other side's sleep word;
+//! sleeps in its own futex word, runs the *heavy* half of an asymmetric fence, re-checks
+//! the ring and sleeps. After publishing, `push` and `pop` run the *light* half and load
+//! the other side's sleep word;
 //! only if it is set do they take the cold path that clears it and calls `futex_wake`.
 //! The fence pair guarantees that either the sleeper's re-check sees the publication or
 //! the publisher sees the sleeper, so no wake-up is lost (under loom both halves are
@@ -120,10 +124,21 @@
 //! Facing a real-time side none of this handshake runs: see
 //! [Real-time sides](#real-time-sides).
 //!
+//! What the halves execute is the process-wide [`FenceMode`](crate::FenceMode), fixed
+//! before the first queue exists ([`set_fence_mode`](crate::set_fence_mode)):
+//!
+//! | | `Fences` (default) | `Membarrier` (Linux 4.14+) |
+//! |---|---|---|
+//! | `push`/`pop` (light half) | `fence(SeqCst)`, every call takes the slow path | a compiler fence: no instruction, fast path |
+//! | a side that goes to sleep (heavy half) | `fence(SeqCst)` | `membarrier(PRIVATE_EXPEDITED)`: interrupts every CPU running a thread of this process for 5-8 us (measured), whether it uses the queue or not |
+//!
+//! The crate docs' [fence modes](crate#fence-modes) give the measured costs of both.
+//!
 //! # What `push` and `pop` execute
 //!
-//! Release-built `push::<u64>` on the fast path, as `scripts/check` verifies in the
-//! disassembly of both targets (`examples/disasm_probe.rs`):
+//! Release-built `push::<u64>` on the fast path (taken in `FenceMode::Membarrier`), as
+//! `scripts/check` verifies in the disassembly of both targets
+//! (`examples/disasm_probe.rs`):
 //!
 //! | step | x86_64 | aarch64 |
 //! |---|---|---|
@@ -136,17 +151,19 @@
 //! The slow path adds the refresh of `head`, a plain `mov` on x86 and `ldar`
 //! (load-acquire) on aarch64, and the run-time choice of light fence. `pop` mirrors
 //! `push`. Neither has a `lock`-prefixed instruction, an `xchg`, an `mfence` or a `dmb`;
-//! waking a sleeper (`swap` + `futex`) and the `fence(SeqCst)` used where `membarrier`
-//! is missing are out-of-line calls, and without `membarrier` every operation takes the
-//! slow path. The real-time sides' `push` and `pop` are the same minus the light fence
+//! waking a sleeper (`swap` + `futex`) and the `fence(SeqCst)` of `FenceMode::Fences`
+//! (and wherever `membarrier` is missing) are out-of-line calls, and in that mode every
+//! operation takes the slow path. The real-time sides' `push` and `pop` are the same minus the light fence
 //! and the sleeper check, on every platform: no call at all, which the disassembly
 //! check also asserts (`fencepost_probe_rt_push`/`_pop`).
 //!
 //! # Real-time sides
 //!
 //! With the default [`channel`], a `push` or `pop` that finds the other side asleep
-//! wakes it with a `futex` system call, and the side that goes to sleep first runs
-//! `membarrier`, which interrupts every CPU running a thread of the process (an IPI).
+//! wakes it with a `futex` system call; every `push` and `pop` runs a `fence(SeqCst)`
+//! in the default [`FenceMode::Fences`](crate::FenceMode), and in
+//! `FenceMode::Membarrier` the side that goes to sleep first runs `membarrier`, which
+//! interrupts every CPU running a thread of the process (an IPI).
 //! An audio callback or a trading loop cannot afford either. So one side can be
 //! declared real-time at construction:
 //!

@@ -1,0 +1,4 @@
+//! Shared by the `fence_mode_*` test binaries.
+#![allow(dead_code)]
+
+pub(crate) mod workloads;
