@@ -141,11 +141,12 @@ pub(super) fn decide_fences(want_membarrier: bool) -> bool {
     } else {
         FENCES
     };
-    // Ordering: Release on success pairs with the Acquire load in `heavy_fence`: the
-    // registration above happens before any thread's `membarrier(PRIVATE_EXPEDITED)`,
-    // which the kernel refuses (EPERM) from a process it has not seen registered. The
-    // failure needs nothing: the value read is the winner's, re-read by `heavy_fence`.
     // mutants: skip (kernel state: no checker here sees the registration's visibility)
+    // Release makes the registration above happen before any thread's
+    // `membarrier(PRIVATE_EXPEDITED)`, which the kernel refuses (EPERM) from a process
+    // it has not seen registered. The failure needs nothing: the value read is the
+    // winner's, re-read by `heavy_fence`.
+    // Ordering: Release on success pairs with the Acquire load in `heavy_fence`.
     match MEMBARRIER.compare_exchange(UNKNOWN, state, Release, Relaxed) {
         Ok(_) => state == EXPEDITED,
         Err(first) => first == EXPEDITED,

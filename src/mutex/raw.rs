@@ -324,14 +324,14 @@ impl RawMutex {
     /// in the loom model `an_owner_that_comes_straight_back_after_a_starving_unlock_is_not_stranded`).
     #[cold]
     fn hand_off(&self) {
-        // Ordering: Release pairs with the Acquire CAS `HANDOFF → CONTENDED` of the
-        // waiter that takes the hand-off, so our critical section happens before its.
         // A plain store: no other thread writes a STARVING word (see `unlock`). It is
         // the word's only plain store, and loom checks it as written: loom 0.7.2 may
         // place a plain store before another thread's RMW that read an earlier write of
         // the storing thread (see `set_own_word` in `spsc/blocking.rs`), but `unlock`
         // has just loaded STARVING, the word's latest write, which loom then orders
         // before this store.
+        // Ordering: Release pairs with the Acquire CAS `HANDOFF → CONTENDED` of the
+        // waiter that takes the hand-off, so our critical section happens before its.
         self.state.store(HANDOFF, Release);
         // A STARVING mark has an untimed waiter that has slept behind it, and it is
         // still waiting: it can acquire only from UNLOCKED or HANDOFF, and the word has
